@@ -1,0 +1,43 @@
+# The commands a newcomer needs: `make run` (local server) and `make test` (the whole suite).
+# Both create the virtual environment first; it is rebuilt when pyproject.toml changes.
+
+# The Lambda runtime's Python (3.13) when pyenv has it, else python3.13, else python3.
+PYTHON ?= $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null) && [ -x "$$p/bin/python3" ] && echo "$$p/bin/python3" \
+          || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+PORT ?= 3000
+TENANTS ?= 1
+CREDENTIALS_FILE ?=
+
+.PHONY: run test lint build bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	exec $(BIN)/scim-local --port $(PORT) --tenants $(TENANTS) $(if $(CREDENTIALS_FILE),--credentials-file $(CREDENTIALS_FILE))
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --region us-east-1
+
+# sam build without Docker needs the runtime's exact Python (3.13) first on PATH.
+build: $(STAMP)
+	PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/sam build
+
+bench: $(STAMP)
+	$(BIN)/python bench/test_connection.py
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache

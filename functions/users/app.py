@@ -1,0 +1,17 @@
+"""The Users endpoint: /v1/scim/{idpId}/Users."""
+
+from scim_endpoint import api, service
+from scim_endpoint.scim.paging import parse_list_query
+from scim_endpoint.scim.resource_types import USER
+from scim_endpoint.store import store
+
+app = api.create_app("users")
+
+
+@app.get("/v1/scim/<idp_id>/Users")
+def list_users(idp_id: str):
+    query = parse_list_query(api.query_parameters(app))
+    return api.scim_response(service.search(store(), idp_id, USER, query, api.tenant_url(app)))
+
+
+lambda_handler = api.lambda_handler_for(app)

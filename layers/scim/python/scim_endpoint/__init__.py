@@ -1,0 +1,1 @@
+"""A SCIM 2.0 endpoint for Microsoft Entra ID provisioning, run on AWS Lambda."""

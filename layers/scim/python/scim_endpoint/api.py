@@ -1,0 +1,129 @@
+"""What every function shares around its routes: authentication, SCIM error rendering, the Lambda entry point.
+
+Errors are rendered here and only here: a `ScimError` becomes its SCIM error body; anything else is logged with
+its stack trace and answered with a plain 500 SCIM error, so no trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Any, Callable
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.logging import correlation_paths
+
+from .auth import privileges, tokens
+from .observability import logger, metrics, tracer
+from .scim.errors import Forbidden, InternalError, NotFound, ScimError
+from .tenants import Principal, key_cache
+
+SCIM_CONTENT_TYPE = "application/scim+json"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):  # DynamoDB numbers
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def to_json(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def scim_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=SCIM_CONTENT_TYPE, body=to_json(body), headers=headers)
+
+
+def error_response(error: ScimError) -> Response:
+    return scim_response(error.to_body(), status=error.status, headers=error.headers)
+
+
+def create_app(resource: str | None) -> APIGatewayRestResolver:
+    """A resolver whose every route first authenticates the caller.
+
+    `resource` is "users" or "groups" for the resource functions (the key needs that privilege: read for GET and
+    `.search`, write otherwise), or None for discovery (any valid key of the IdP may read it).
+    """
+    app = APIGatewayRestResolver(serializer=to_json)
+
+    def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        event = app.current_event
+        idp_id = (event.path_parameters or {}).get("idpId", "")
+        token = tokens.bearer_token(event.headers.get("Authorization") or event.headers.get("authorization"))
+        principal = key_cache().authenticate(idp_id, token)
+        logger.append_keys(idp_id=principal.idp_id, key_id=principal.key_id)
+        if resource is not None:
+            level = _required_level(event.http_method, event.path)
+            if not privileges.allows(principal.privileges, resource, level):
+                raise Forbidden(f"This API key may not {level} {resource.capitalize()}.")
+        app.append_context(principal=principal)
+        return next_middleware(app)
+
+    app.use(middlewares=[authenticate])
+
+    @app.exception_handler(ScimError)
+    def handle_scim_error(error: ScimError) -> Response:
+        if error.status >= 500:
+            logger.warning("request failed", extra={"status": error.status, "detail": error.detail})
+        return error_response(error)
+
+    @app.exception_handler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(InternalError())
+
+    @app.not_found
+    def handle_not_found(error: Exception) -> Response:
+        return error_response(NotFound("No such SCIM endpoint."))
+
+    return app
+
+
+def _required_level(method: str, path: str) -> str:
+    return "read" if path.endswith("/.search") else privileges.required_level(method)
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    return app.context["principal"]
+
+
+def tenant_url(app: APIGatewayRestResolver) -> str:
+    """The Tenant URL the client called, as it called it (host, stage, base path), for `meta.location`."""
+    event = app.current_event
+    headers = event.headers
+    host = headers.get("Host") or headers.get("host") or event.request_context.domain_name or "localhost"
+    proto = headers.get("X-Forwarded-Proto") or headers.get("x-forwarded-proto") or "https"
+    full_path = event.request_context.path or event.path
+    prefix = full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
+    idp_id = (event.path_parameters or {}).get("idpId", "")
+    return f"{proto}://{host}{prefix}/v1/scim/{idp_id}"
+
+
+def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point of a function: the same decorators for all, and one log line per request."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict, context: Any) -> dict:
+        started = time.perf_counter()
+        response = app.resolve(event, context)
+        logger.info(
+            "request handled",
+            extra={
+                "http_method": event.get("httpMethod"),
+                "route": event.get("resource"),
+                "status": response["statusCode"],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    return handler

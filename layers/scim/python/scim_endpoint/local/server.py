@@ -1,0 +1,308 @@
+"""The embedded local server.
+
+    scim-local [--port 3000] [--tenants 1] [--credentials-file creds.json]
+
+Starts moto (DynamoDB and Secrets Manager) on a loopback port, creates the table from template.yaml, seeds IdPs
+with an API key each, and serves the template's routes on 127.0.0.1:<port> by building API Gateway proxy events
+and calling the real Lambda handlers. Stops cleanly on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import template
+from .events import build_event, match_route
+
+STACK_NAME = "scim-local"
+REGION = "us-east-1"
+# Like Lambda, each function runs in containers that serve one request at a time; concurrent requests get
+# more containers, up to this many per function.
+MAX_CONTAINERS = 8
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+STATE_FILE = template.REPO_ROOT / ".local-server.json"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 28_000
+
+
+class _SerializedWsgi:
+    """moto keeps its state in plain dicts; one call at a time keeps a transaction all-or-nothing to concurrent
+    readers, as DynamoDB's are."""
+
+    def __init__(self, app: Any):
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+class Emulator:
+    """moto on a loopback port, reached by the handlers through AWS_ENDPOINT_URL."""
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per AWS call is noise
+        app = _SerializedWsgi(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+class Function:
+    """One function of the template: a pool of containers, each a fresh import of its handler module."""
+
+    def __init__(self, logical_id: str, code_dir: Path, handler: str):
+        self.logical_id = logical_id
+        self._code_dir = code_dir
+        self._module_name, self._function_name = handler.rsplit(".", 1)
+        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def _load(self, number: int) -> Any:
+        path = self._code_dir / f"{self._module_name}.py"
+        name = f"_local_{self.logical_id}_{number}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, self._function_name)
+
+    def warm(self) -> None:
+        """Start one container ahead of the first request, so it is not a cold start."""
+        self._free.put(self._acquire())
+
+    def invoke(self, event: dict) -> dict:
+        handler = self._acquire()
+        try:
+            context = LambdaContext(self.logical_id, event["requestContext"]["requestId"])
+            return handler(event, context)
+        finally:
+            self._free.put(handler)
+
+    def _acquire(self) -> Any:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            grow = self._count < MAX_CONTAINERS
+            if grow:
+                self._count += 1
+                number = self._count
+        return self._load(number) if grow else self._free.get()
+
+
+def _scim_error(status: int, detail: str) -> tuple[int, dict[str, str], bytes]:
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
+    return status, {"Content-Type": "application/scim+json"}, json.dumps(body).encode()
+
+
+class LocalApi:
+    """API Gateway's part: match the route, build the event, invoke the function, turn its answer into HTTP."""
+
+    def __init__(self, routes: list[template.Route]):
+        self.routes = routes
+        functions: dict[str, Function] = {}
+        for route in routes:
+            if route.function not in functions:
+                functions[route.function] = Function(route.function, route.code_dir, route.handler)
+        self.functions = functions
+
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes):
+        parts = urlsplit(target)
+        route, params, path_known = match_route(self.routes, method, parts.path)
+        if route is None:
+            # API Gateway answers unknown routes itself; the template maps that to a SCIM 404 (and 405 here
+            # for a known path under another method, which is what a client needs to know).
+            if path_known:
+                return _scim_error(405, f"{method} is not supported on {parts.path}.")
+            return _scim_error(404, f"No SCIM endpoint at {parts.path}.")
+        event = build_event(route, params, method, parts.path, parts.query, headers, body)
+        result = self.functions[route.function].invoke(event)
+        response_headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            response_headers[name] = ", ".join(values)
+        payload = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            import base64
+
+            data = base64.b64decode(payload)
+        else:
+            data = payload.encode("utf-8")
+        return int(result["statusCode"]), response_headers, data
+
+
+def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "scim-local"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                status, headers, data = _scim_error(413, "The request body is too large.")
+                self.close_connection = True
+            else:
+                body = self.rfile.read(length) if length else b""
+                try:
+                    status, headers, data = api.handle(self.command, self.path, list(self.headers.items()), body)
+                except Exception:  # the handlers render their own errors; this is the front's last resort
+                    status, headers, data = _scim_error(502, "The function failed to answer.")
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # The handlers log each request (without secrets); the access line here adds nothing.
+            return
+
+    return Handler
+
+
+def configure_environment(endpoint_url: str) -> dict[str, str]:
+    """The functions' environment as the template defines it, pointed at the emulator."""
+    env = template.function_environment({"Table": STACK_NAME, "AWS::StackName": STACK_NAME, "AWS::Region": REGION})
+    env.update(
+        AWS_ENDPOINT_URL=endpoint_url,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_ACCESS_KEY_ID="local",
+        AWS_SECRET_ACCESS_KEY="local",
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
+    os.environ.update(env)
+    return env
+
+
+def seed(tenants: int, port: int) -> list[dict]:
+    import boto3
+
+    from ..config import settings
+    from ..tenants import TenantDirectory
+
+    boto3.client("dynamodb").create_table(TableName=settings().table_name, **template.table_definition())
+    directory = TenantDirectory(boto3.client("secretsmanager"), settings().secrets_prefix)
+    credentials = []
+    for number in range(1, tenants + 1):
+        idp = directory.create_idp(f"Demo IdP {number}")
+        _, token = directory.create_key(
+            idp.id, "Entra provisioning", "Seeded by the local server", ["users:write", "groups:write"]
+        )
+        credentials.append(
+            {"idp_id": idp.id, "tenant_url": f"http://127.0.0.1:{port}/v1/scim/{idp.id}", "token": token}
+        )
+    return credentials
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Written whole or not at all, so a script polling for the file never reads half of it."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scim-local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--tenants", type=int, default=1, help="how many demo IdPs to seed (default 1)")
+    parser.add_argument("--credentials-file", type=Path, help="write the seeded IdPs here as JSON once ready")
+    args = parser.parse_args(argv)
+    if args.tenants < 0:
+        parser.error("--tenants must be 0 or more")
+
+    emulator = Emulator()
+    emulator.start()
+    configure_environment(emulator.endpoint_url)
+    credentials = seed(args.tenants, args.port)
+    api = LocalApi(template.routes())
+    for function in api.functions.values():
+        function.warm()
+    httpd = ThreadingHTTPServer((args.host, args.port), _request_handler(api))
+    httpd.daemon_threads = True
+
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    from ..config import settings
+
+    _write_json(
+        STATE_FILE,
+        {
+            "pid": os.getpid(),
+            "api_base_url": f"http://127.0.0.1:{args.port}",
+            "aws_endpoint_url": emulator.endpoint_url,
+            "region": REGION,
+            "secrets_prefix": settings().secrets_prefix,
+            "table_name": settings().table_name,
+        },
+    )
+    if args.credentials_file:
+        _write_json(args.credentials_file, credentials)
+    print(f"SCIM endpoint listening on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    for entry in credentials:
+        print(f"  Tenant URL:   {entry['tenant_url']}\n  Secret Token: {entry['token']}")
+    sys.stdout.flush()
+    try:
+        httpd.serve_forever(poll_interval=0.2)
+    finally:
+        httpd.server_close()
+        emulator.stop()
+        STATE_FILE.unlink(missing_ok=True)
+        print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

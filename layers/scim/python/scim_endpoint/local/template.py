@@ -1,0 +1,106 @@
+"""Reads `template.yaml`: the routes, the table definition and the functions' environment, so the local server
+and the tests are built from the same definition as the deployed stack and cannot drift from it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[5]  # layers/scim/python/scim_endpoint/local
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics (`!Ref X` becomes `{"Ref": "X"}`)."""
+
+
+def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def load(path: Path = TEMPLATE_PATH) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+@dataclass(frozen=True)
+class Route:
+    function: str  # logical id, e.g. UsersFunction
+    method: str  # upper case
+    resource: str  # the template path, e.g. /v1/scim/{idpId}/Users/{id}
+    code_dir: Path
+    handler: str  # module.function, e.g. app.lambda_handler
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.resource))
+        return re.compile(f"^{regex}$")
+
+
+def routes(template: dict | None = None) -> list[Route]:
+    template = template or load()
+    function_globals = template.get("Globals", {}).get("Function", {})
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        handler = props.get("Handler") or function_globals["Handler"]
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "Api":
+                continue
+            found.append(
+                Route(
+                    function=logical_id,
+                    method=event["Properties"]["Method"].upper(),
+                    resource=event["Properties"]["Path"],
+                    code_dir=REPO_ROOT / props["CodeUri"],
+                    handler=handler,
+                )
+            )
+    return found
+
+
+def table_definition(template: dict | None = None, logical_id: str = "Table") -> dict:
+    """The keyword arguments of `create_table` for the template's table (its keys and indexes)."""
+    props = (template or load())["Resources"][logical_id]["Properties"]
+    definition = {key: props[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode") if key in props}
+    if "GlobalSecondaryIndexes" in props:
+        definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return definition
+
+
+def function_environment(resolve: dict[str, str], template: dict | None = None) -> dict[str, str]:
+    """The Globals environment of the functions, with `!Ref`/`!Sub` resolved from `resolve` (names to values,
+    e.g. {"Table": "scim-local", "AWS::StackName": "scim-local"}) and from the parameters' defaults."""
+    template = template or load()
+    values = {name: str(p["Default"]) for name, p in template.get("Parameters", {}).items() if "Default" in p}
+    values.update(resolve)
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    return {name: _resolve(value, values) for name, value in variables.items()}
+
+
+def _resolve(value: Any, values: dict[str, str]) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        return values[value["Ref"]]
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return re.sub(r"\$\{([\w:]+)\}", lambda m: values[m.group(1)], value["Fn::Sub"])
+    return str(value)

@@ -1,0 +1,53 @@
+"""List parameters of RFC 7644 §3.4.2: filter, startIndex, count, attributes, excludedAttributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InvalidValue
+from .filter import Filter, parse
+
+# The page size when the client gives no `count`, and the most one page holds; larger counts are clamped
+# (RFC 7644 §3.4.2.4 lets the service return fewer than asked). ServiceProviderConfig advertises MAX_PAGE_SIZE.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter: Filter | None = None
+    start_index: int = 1
+    count: int = DEFAULT_PAGE_SIZE
+    attributes: tuple[str, ...] = ()
+    excluded_attributes: tuple[str, ...] = ()
+
+
+def parse_list_query(params: dict[str, str]) -> ListQuery:
+    """Read the list parameters from a query string (names matched case-insensitively; unknown ones ignored,
+    as Entra may pass through flags such as `aadOptscim062020`)."""
+    named = {key.lower(): value for key, value in params.items()}
+    filter_text = named.get("filter")
+    return ListQuery(
+        filter=parse(filter_text) if filter_text is not None else None,
+        # RFC 7644 §3.4.2.4: a startIndex below 1 means 1, a negative count means 0.
+        start_index=max(1, _integer(named, "startindex", 1)),
+        count=min(MAX_PAGE_SIZE, max(0, _integer(named, "count", DEFAULT_PAGE_SIZE))),
+        attributes=_names(named.get("attributes")),
+        excluded_attributes=_names(named.get("excludedattributes")),
+    )
+
+
+def _integer(named: dict[str, str], key: str, default: int) -> int:
+    raw = named.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidValue(f"'{key}' must be an integer.") from None
+
+
+def _names(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    return tuple(name.strip() for name in raw.replace("+", " ").split(",") if name.strip())

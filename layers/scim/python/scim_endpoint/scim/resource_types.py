@@ -1,0 +1,74 @@
+"""The resource types this service serves, and how each one's values are compared and kept unique."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from . import schemas
+from .filter import AttrPath
+
+USER_SCHEMA = schemas.USER
+ENTERPRISE_USER_SCHEMA = schemas.ENTERPRISE_USER
+GROUP_SCHEMA = schemas.GROUP
+
+# DynamoDB keys hold at most 2048 bytes; longer unique values are keyed by their digest instead.
+_MAX_KEY_VALUE_BYTES = 512
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    endpoint: str
+    schema: str
+    # Attributes unique per tenant: name -> whether the uniqueness ignores case (RFC 7643 caseExact false).
+    unique: dict[str, bool]
+    # Attributes (and sub-attributes, as "attr.sub") compared case-sensitively in filters (caseExact true).
+    case_exact: frozenset[str]
+
+    def unique_attribute(self, name: str) -> str | None:
+        """The canonical spelling of a unique attribute named in any case, or None."""
+        lowered = name.lower()
+        return next((attr for attr in self.unique if attr.lower() == lowered), None)
+
+    def value_key(self, attribute: str, value: str) -> str:
+        """How a unique value is written into its guard's key: case-folded when the attribute ignores case."""
+        key = value.casefold() if self.unique[attribute] else value
+        if len(key.encode()) > _MAX_KEY_VALUE_BYTES:
+            key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        return key
+
+    def is_case_exact(self, path: AttrPath) -> bool:
+        name = f"{path.attr}.{path.sub_attr}" if path.sub_attr else path.attr
+        return name.lower() in self.case_exact
+
+
+def _case_exact(*schema_urns: str) -> frozenset[str]:
+    """Names ("attr" and "attr.sub", lower case) the schemas mark caseExact, plus the common attributes that are
+    (RFC 7643 §3.1: `id` and `externalId` are caseExact; `meta.location` and `meta.version` are references)."""
+    names = {"id", "externalid", "meta.location", "meta.version"}
+    for urn in schema_urns:
+        for name, definition in schemas.attribute_definitions(urn).items():
+            if definition.get("caseExact"):
+                names.add(name)
+            for sub in definition.get("subAttributes", []):
+                if sub.get("caseExact"):
+                    names.add(f"{name}.{sub['name'].lower()}")
+    return frozenset(names)
+
+
+USER = ResourceType(
+    name="User",
+    endpoint="/Users",
+    schema=USER_SCHEMA,
+    unique={"userName": True, "externalId": False},
+    case_exact=_case_exact(USER_SCHEMA, ENTERPRISE_USER_SCHEMA),
+)
+
+GROUP = ResourceType(
+    name="Group",
+    endpoint="/Groups",
+    schema=GROUP_SCHEMA,
+    unique={"displayName": True, "externalId": False},
+    case_exact=_case_exact(GROUP_SCHEMA),
+)

@@ -1,0 +1,274 @@
+"""IdPs (the tenants) and their API keys, kept in AWS Secrets Manager: the only module that talks to it.
+
+One secret per IdP, named `<prefix><idp id>`, holds the IdP's name and its keys' metadata and digests, never a
+key's secret. Request handlers read it through `KeyCache`; the admin command line and the local server write it
+through `TenantDirectory`. AWS errors leave this module as domain errors: an unknown IdP is `UnknownIdp`, anything
+that stops us reading the secret is `ServiceUnavailable` (the caller fails closed with 503).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from typing import Any
+
+from .auth import privileges as privilege_rules
+from .auth import tokens
+from .observability import logger
+from .scim.errors import ServiceUnavailable, Unauthorized
+
+IDP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class UnknownIdp(LookupError):
+    pass
+
+
+class UnknownKey(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    name: str
+    description: str
+    privileges: tuple[str, ...]
+    created: str
+    digest: str
+    revoked: str | None = None
+
+    def public(self) -> dict:
+        """What an admin may see of a key: everything but its digest."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "privileges": list(self.privileges),
+            "created": self.created,
+            "revoked": self.revoked,
+        }
+
+
+@dataclass(frozen=True)
+class Idp:
+    id: str
+    name: str
+    created: str
+    keys: dict[str, ApiKey] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the IdP of the URL and the key its token named."""
+
+    idp_id: str
+    key_id: str
+    privileges: tuple[str, ...]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _decode(secret_string: str) -> Idp:
+    data = json.loads(secret_string)
+    keys = {
+        key_id: ApiKey(
+            id=key_id,
+            name=k["name"],
+            description=k.get("description", ""),
+            privileges=tuple(k["privileges"]),
+            created=k["created"],
+            digest=k["digest"],
+            revoked=k.get("revoked"),
+        )
+        for key_id, k in data.get("keys", {}).items()
+    }
+    return Idp(id=data["id"], name=data["name"], created=data["created"], keys=keys)
+
+
+def _encode(idp: Idp) -> str:
+    return json.dumps(
+        {
+            "id": idp.id,
+            "name": idp.name,
+            "created": idp.created,
+            "keys": {k.id: {**k.public(), "digest": k.digest} for k in idp.keys.values()},
+        }
+    )
+
+
+class _Secrets:
+    """Reads and writes IdP secrets, turning AWS errors into domain errors."""
+
+    def __init__(self, client: Any, prefix: str):
+        self.client = client
+        self.prefix = prefix
+
+    def name(self, idp_id: str) -> str:
+        return f"{self.prefix}{idp_id}"
+
+    def read(self, idp_id: str) -> Idp:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.get_secret_value(SecretId=self.name(idp_id))
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ResourceNotFoundException":
+                raise UnknownIdp(idp_id) from None
+            logger.error("secrets manager refused a read", extra={"error_code": code, "idp_id": idp_id})
+            raise ServiceUnavailable("The key store is unavailable; retry later.") from None
+        except BotoCoreError as error:
+            logger.error("secrets manager unreachable", extra={"error_type": type(error).__name__})
+            raise ServiceUnavailable("The key store is unreachable; retry later.") from None
+        return _decode(response["SecretString"])
+
+
+class KeyCache:
+    """Verifies bearer tokens against a per-container cache of the IdPs' keys.
+
+    Each IdP's secret is re-read when its copy is older than `ttl` seconds (so a revoked key stops working within
+    `ttl`). A token naming a key the copy does not know causes one early re-read, so a key created a moment ago
+    works at once, but at most one such re-read per IdP every `miss_refresh` seconds.
+    """
+
+    def __init__(self, secrets: _Secrets, ttl: float, miss_refresh: float, clock=time.monotonic):
+        self._secrets = secrets
+        self._ttl = ttl
+        self._miss_refresh = miss_refresh
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Idp | None]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, idp_id: str, token: tokens.ParsedToken | None) -> Principal:
+        if token is None or not IDP_ID.match(idp_id):
+            raise Unauthorized()
+        idp = self._idp(idp_id, token.key_id)
+        key = idp.keys.get(token.key_id) if idp else None
+        if key is None or key.revoked or not tokens.matches(key.digest, token):
+            raise Unauthorized()
+        return Principal(idp_id=idp_id, key_id=key.id, privileges=key.privileges)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _idp(self, idp_id: str, key_id: str) -> Idp | None:
+        now = self._clock()
+        with self._lock:
+            cached = self._entries.get(idp_id)
+        if cached is not None:
+            fetched_at, idp = cached
+            fresh = now - fetched_at < self._ttl
+            known = idp is not None and key_id in idp.keys
+            if fresh and (known or now - fetched_at < self._miss_refresh):
+                return idp
+        try:
+            idp = self._secrets.read(idp_id)
+        except UnknownIdp:
+            idp = None  # remembered like any other answer, so unknown IdPs cost one read per interval
+        with self._lock:
+            self._entries[idp_id] = (now, idp)
+        return idp
+
+
+class TenantDirectory:
+    """The admin side: create IdPs, create, list and revoke their API keys."""
+
+    def __init__(self, client: Any, prefix: str):
+        self._secrets = _Secrets(client, prefix)
+        self._client = client
+        self._prefix = prefix
+
+    def create_idp(self, name: str, idp_id: str | None = None) -> Idp:
+        from botocore.exceptions import ClientError
+
+        idp = Idp(id=idp_id or str(uuid.uuid4()), name=name, created=_now())
+        if not IDP_ID.match(idp.id):
+            raise ValueError("an IdP id is 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+        try:
+            self._client.create_secret(
+                Name=self._secrets.name(idp.id),
+                Description=f"SCIM API keys of IdP '{name}'",
+                SecretString=_encode(idp),
+                Tags=[{"Key": "scim:idp-id", "Value": idp.id}],
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceExistsException":
+                raise ValueError(f"IdP {idp.id} already exists") from None
+            raise
+        return idp
+
+    def get_idp(self, idp_id: str) -> Idp:
+        return self._secrets.read(idp_id)
+
+    def list_idps(self) -> list[Idp]:
+        paginator = self._client.get_paginator("list_secrets")
+        found = []
+        for page in paginator.paginate(Filters=[{"Key": "name", "Values": [self._prefix]}]):
+            for entry in page.get("SecretList", []):
+                if entry["Name"].startswith(self._prefix):
+                    found.append(self.get_idp(entry["Name"][len(self._prefix) :]))
+        return sorted(found, key=lambda idp: idp.created)
+
+    def create_key(self, idp_id: str, name: str, description: str, privileges: list[str]) -> tuple[ApiKey, str]:
+        """Create a key; returns it and its token, which exists nowhere else from now on."""
+        idp = self.get_idp(idp_id)
+        key_id, token = tokens.new_token()
+        key = ApiKey(
+            id=key_id,
+            name=name,
+            description=description,
+            privileges=tuple(privilege_rules.normalize(privileges)),
+            created=_now(),
+            digest=tokens.token_digest(token),
+        )
+        self._save(Idp(idp.id, idp.name, idp.created, {**idp.keys, key.id: key}))
+        return key, token
+
+    def list_keys(self, idp_id: str) -> list[ApiKey]:
+        return sorted(self.get_idp(idp_id).keys.values(), key=lambda key: key.created)
+
+    def revoke_key(self, idp_id: str, key_id: str) -> ApiKey:
+        """Mark a key revoked (kept for the record); containers stop accepting it within the cache TTL."""
+        idp = self.get_idp(idp_id)
+        key = idp.keys.get(key_id)
+        if key is None:
+            raise UnknownKey(key_id)
+        revoked = ApiKey(**{**key.__dict__, "revoked": key.revoked or _now()})
+        self._save(Idp(idp.id, idp.name, idp.created, {**idp.keys, key_id: revoked}))
+        return revoked
+
+    def _save(self, idp: Idp) -> None:
+        self._client.put_secret_value(SecretId=self._secrets.name(idp.id), SecretString=_encode(idp))
+
+
+def secretsmanager_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Short timeouts and few retries: when Secrets Manager is away we answer 503 quickly instead of letting
+    # API Gateway time out after 29 s.
+    config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+    return boto3.client("secretsmanager", config=config)
+
+
+@cache
+def key_cache() -> KeyCache:
+    """The container's cache, built on first use from the settings."""
+    from .config import settings
+
+    current = settings()
+    return KeyCache(
+        _Secrets(secretsmanager_client(), current.secrets_prefix),
+        ttl=current.secrets_cache_ttl_seconds,
+        miss_refresh=current.secrets_miss_refresh_seconds,
+    )
