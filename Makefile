@@ -37,7 +37,7 @@ build: $(STAMP)
 	PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/sam build
 
 bench: $(STAMP)
-	$(BIN)/python bench/test_connection.py
+	$(BIN)/python bench/connection.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -330,11 +330,76 @@ def test_gateway_errors_are_scim_errors(resources: dict[str, Any]) -> None:
                               "INTEGRATION_TIMEOUT", "DEFAULT_5XX"}
     for kind, response in responses.items():
         assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/scim+json'", kind
-        body = json.loads(response["ResponseTemplates"]["application/json"])
+        templates = response["ResponseTemplates"]
+        # Entra sends SCIM requests as application/scim+json; other clients as application/json.
+        assert set(templates) == {"application/json", "application/scim+json"}, kind
+        assert templates["application/scim+json"] == templates["application/json"], kind
+        body = json.loads(templates["application/json"])
         assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"], kind
         assert body["status"] == str(response["StatusCode"]), kind
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == 404
     assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+
+
+def test_api_gateway_logs_role_is_opt_in(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["ConfigureApiGatewayLogsRole"]
+    assert parameter["Type"] == "String"
+    assert sorted(parameter["AllowedValues"]) == ["false", "true"]
+    # Off by default: the account setting is one per account and region, and may already be in use.
+    assert parameter["Default"] == "false"
+    assert "account" in parameter["Description"] and "region" in parameter["Description"]
+    assert template["Conditions"]["CreateApiGatewayLogsRole"] == {
+        "Fn::Equals": [{"Ref": "ConfigureApiGatewayLogsRole"}, "true"]
+    }
+
+    role = resources["ApiGatewayLogsRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert role["Condition"] == "CreateApiGatewayLogsRole"
+    # The account keeps pointing at the role after the stack is gone.
+    assert role["DeletionPolicy"] == "Retain" and role["UpdateReplacePolicy"] == "Retain"
+    props = role["Properties"]
+    assert props["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert props["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
+    ]
+    assert "Policies" not in props and "RoleName" not in props
+
+    account = resources["ApiGatewayAccount"]
+    assert account["Type"] == "AWS::ApiGateway::Account"
+    assert account["Condition"] == "CreateApiGatewayLogsRole"
+    assert account["Properties"] == {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}}
+    assert [res for res in resources.values() if res["Type"] == "AWS::ApiGateway::Account"] == [account]
+
+
+def test_stage_waits_for_the_api_gateway_logs_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SAM's AWS::ApiGateway::Stage (not the RestApi) references ApiGatewayAccount, and only under its condition."""
+    from samtranslator.translator.transform import transform
+
+    template = _plain(cfn_yaml.load(str(TEMPLATE)))
+    for res in template["Resources"].values():
+        for key in ("CodeUri", "ContentUri"):
+            if key in res.get("Properties", {}):
+                res["Properties"][key] = "s3://bucket/key"  # the translator wants packaged code
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    policies = type("NoManagedPolicies", (), {"load": lambda self: {}})()
+    translated = transform(template, {}, policies)["Resources"]
+
+    stages = [res for res in translated.values() if res["Type"] == "AWS::ApiGateway::Stage"]
+    assert len(stages) == 1
+    assert stages[0]["Properties"]["Variables"] == {
+        "Fn::If": [
+            "CreateApiGatewayLogsRole",
+            {"apiGatewayAccount": {"Ref": "ApiGatewayAccount"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert "DependsOn" not in stages[0]
+    # The account waits for the RestApi: the stage must not be on the RestApi's side of that edge.
+    assert translated["ApiGatewayAccount"]["DependsOn"] == "ScimApi"
+    assert translated["ScimApi"]["Type"] == "AWS::ApiGateway::RestApi"
+    assert "ApiGatewayAccount" not in json.dumps(translated["ScimApi"])
 
 
 def test_every_log_group_expires(resources: dict[str, Any]) -> None:

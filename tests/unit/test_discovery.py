@@ -30,15 +30,7 @@ OUTPUTS: dict[str, Callable[[], dict[str, Any]]] = {
     "Schemas/Group": lambda: discovery.get_schema(GROUP, BASE),
 }
 
-
-def nones(value: Any, where: str = "") -> list[str]:
-    if value is None:
-        return [where or "<root>"]
-    if isinstance(value, dict):
-        return [hit for key, item in value.items() for hit in nones(item, f"{where}.{key}")]
-    if isinstance(value, list):
-        return [hit for index, item in enumerate(value) for hit in nones(item, f"{where}[{index}]")]
-    return []
+from tests.support import nones
 
 
 def first_container(value: Any) -> tuple[Any, Any] | None:

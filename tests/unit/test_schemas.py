@@ -35,6 +35,8 @@ REQUIRED_KEYS = {
 }
 OPTIONAL_KEYS = {"canonicalValues", "referenceTypes", "subAttributes"}
 
+from tests.support import nones
+
 
 def walk(attributes: list[dict[str, Any]], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """Every attribute and sub-attribute, with its dotted path."""
@@ -61,16 +63,6 @@ def find(schema: dict[str, Any], path: str) -> dict[str, Any]:
 
 def sub_names(schema: dict[str, Any], name: str) -> list[str]:
     return [sub["name"] for sub in find(schema, name)["subAttributes"]]
-
-
-def nones(value: Any, where: str = "") -> list[str]:
-    if value is None:
-        return [where or "<root>"]
-    if isinstance(value, dict):
-        return [hit for key, item in value.items() for hit in nones(item, f"{where}.{key}")]
-    if isinstance(value, list):
-        return [hit for index, item in enumerate(value) for hit in nones(item, f"{where}[{index}]")]
-    return []
 
 
 # --- every definition is complete and valid ---------------------------------------------------------------------

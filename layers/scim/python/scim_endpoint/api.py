@@ -16,9 +16,10 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 
 from .auth import privileges, tokens
+from . import observability
 from .observability import logger, metrics, tracer
 from .scim.errors import Forbidden, InternalError, NotFound, ScimError
-from .tenants import Principal, key_cache
+from .tenants import KeyStoreUnavailable, Principal, key_cache
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 
@@ -66,6 +67,12 @@ def create_app(resource: str | None) -> APIGatewayRestResolver:
 
     @app.exception_handler(ScimError)
     def handle_scim_error(error: ScimError) -> Response:
+        if error.status == 401:
+            observability.count(observability.AUTHENTICATION_FAILURES)
+        elif error.status == 403:
+            observability.count(observability.FORBIDDEN)
+        elif isinstance(error, KeyStoreUnavailable):
+            observability.count(observability.KEY_STORE_UNAVAILABLE)
         if error.status >= 500:
             logger.warning("request failed", extra={"status": error.status, "detail": error.detail})
         return error_response(error)
@@ -73,6 +80,7 @@ def create_app(resource: str | None) -> APIGatewayRestResolver:
     @app.exception_handler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
+        observability.count(observability.SERVER_ERRORS)
         return error_response(InternalError())
 
     @app.not_found
@@ -111,7 +119,7 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @tracer.capture_lambda_handler
-    @metrics.log_metrics
+    @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict, context: Any) -> dict:
         started = time.perf_counter()
         response = app.resolve(event, context)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import islice
-
 from .scim import filter as scim_filter
 from .scim.listing import list_response
 from .scim.paging import ListQuery
@@ -24,25 +22,18 @@ def search(store: Store, idp_id: str, resource_type: ResourceType, query: ListQu
     expr = query.filter
     lookup = _key_lookup(expr, resource_type) if expr is not None else None
     if lookup is not None:
-        found = _lookup(store, idp_id, resource_type, *lookup)
+        found = _lookup(store, idp_id, resource_type, lookup)
         candidates = [found] if found is not None else []
     elif expr is None and query.count == 0:
         return list_response([], total_results=store.count(idp_id, resource_type.name), start_index=query.start_index)
     else:
         candidates = store.scan_tenant(idp_id, resource_type.name)
 
-    def wanted(stored: Stored) -> bool:
-        if expr is None:
-            return True
-        shown = _show(resource_type, stored, tenant_url)
-        return scim_filter.matches(expr, shown, resource_type.is_case_exact)
-
-    matching = [stored for stored in candidates if wanted(stored)]
+    shown = (_show(resource_type, stored, tenant_url) for stored in candidates)
+    matching = [r for r in shown if expr is None or scim_filter.matches(expr, r, resource_type.is_case_exact)]
     start = query.start_index - 1
-    page = list(islice(matching, start, start + query.count))
-    resources = [
-        project(_show(resource_type, s, tenant_url), query.attributes, query.excluded_attributes) for s in page
-    ]
+    page = matching[start : start + query.count]
+    resources = [project(r, query.attributes, query.excluded_attributes) for r in page]
     return list_response(resources, total_results=len(matching), start_index=query.start_index)
 
 
@@ -53,8 +44,8 @@ def _show(resource_type: ResourceType, stored: Stored, tenant_url: str) -> dict:
     )
 
 
-def _key_lookup(expr: scim_filter.Filter, resource_type: ResourceType) -> tuple[str, str] | None:
-    """(attribute, value) of an `eq` on `id` or a unique attribute that the whole filter requires, or None."""
+def _key_lookup(expr: scim_filter.Filter, resource_type: ResourceType) -> scim_filter.Compare | None:
+    """An `eq` on `id` or a unique attribute that the whole filter requires, or None."""
     if isinstance(expr, scim_filter.And):
         return _key_lookup(expr.left, resource_type) or _key_lookup(expr.right, resource_type)
     if (
@@ -64,19 +55,24 @@ def _key_lookup(expr: scim_filter.Filter, resource_type: ResourceType) -> tuple[
         and expr.path.schema is None
         and expr.value is not None
         and not isinstance(expr.value, bool)
+        and (expr.path.attr.lower() == "id" or resource_type.unique_attribute(expr.path.attr))
     ):
-        value = expr.value if isinstance(expr.value, str) else expr.raw
-        if expr.path.attr.lower() == "id":
-            return "id", value
-        attribute = resource_type.unique_attribute(expr.path.attr)
-        if attribute is not None:
-            return attribute, value
+        return expr
     return None
 
 
-def _lookup(store: Store, idp_id: str, resource_type: ResourceType, attribute: str, value: str) -> Stored | None:
-    if attribute == "id":
-        if len(value.encode()) > MAX_ID_BYTES:
-            return None  # not an id this service could have given out
-        return store.get(idp_id, resource_type.name, value)
-    return store.find_unique(idp_id, resource_type.name, attribute, resource_type.value_key(attribute, value))
+def _lookup(store: Store, idp_id: str, resource_type: ResourceType, expr: scim_filter.Compare) -> Stored | None:
+    """The resource the equality names, trying each reading of the value (see `Compare.spaced`)."""
+    for reading in expr.readings():
+        value = reading.value if isinstance(reading.value, str) else reading.raw
+        if expr.path.attr.lower() == "id":
+            # An over-long id is not one this service gave out; DynamoDB would refuse the key.
+            found = store.get(idp_id, resource_type.name, value) if len(value.encode()) <= MAX_ID_BYTES else None
+        else:
+            attribute = resource_type.unique_attribute(expr.path.attr)
+            found = store.find_unique(
+                idp_id, resource_type.name, attribute, resource_type.value_key(attribute, value)
+            )
+        if found is not None:
+            return found
+    return None

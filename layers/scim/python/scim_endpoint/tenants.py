@@ -24,6 +24,8 @@ from .observability import logger
 from .scim.errors import ServiceUnavailable, Unauthorized
 
 IDP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# IdPs a container remembers; made-up IdP ids in a flood of requests must not grow memory without bound.
+MAX_CACHED_IDPS = 1000
 
 
 class UnknownIdp(LookupError):
@@ -32,6 +34,10 @@ class UnknownIdp(LookupError):
 
 class UnknownKey(LookupError):
     pass
+
+
+class KeyStoreUnavailable(ServiceUnavailable):
+    """Secrets Manager could not be read: requests fail closed with 503 and Retry-After."""
 
 
 @dataclass(frozen=True)
@@ -125,10 +131,10 @@ class _Secrets:
             if code == "ResourceNotFoundException":
                 raise UnknownIdp(idp_id) from None
             logger.error("secrets manager refused a read", extra={"error_code": code, "idp_id": idp_id})
-            raise ServiceUnavailable("The key store is unavailable; retry later.") from None
+            raise KeyStoreUnavailable("The key store is unavailable; retry later.") from None
         except BotoCoreError as error:
             logger.error("secrets manager unreachable", extra={"error_type": type(error).__name__})
-            raise ServiceUnavailable("The key store is unreachable; retry later.") from None
+            raise KeyStoreUnavailable("The key store is unreachable; retry later.") from None
         return _decode(response["SecretString"])
 
 
@@ -145,7 +151,8 @@ class KeyCache:
         self._ttl = ttl
         self._miss_refresh = miss_refresh
         self._clock = clock
-        self._entries: dict[str, tuple[float, Idp | None]] = {}
+        # idp id -> (when read, the IdP or None when unknown, when a read last missed the asked key or None)
+        self._entries: dict[str, tuple[float, Idp | None, float | None]] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, idp_id: str, token: tokens.ParsedToken | None) -> Principal:
@@ -165,18 +172,26 @@ class KeyCache:
         now = self._clock()
         with self._lock:
             cached = self._entries.get(idp_id)
+        missed_at = None
         if cached is not None:
-            fetched_at, idp = cached
+            fetched_at, idp, missed_at = cached
             fresh = now - fetched_at < self._ttl
             known = idp is not None and key_id in idp.keys
-            if fresh and (known or now - fetched_at < self._miss_refresh):
+            # The interval runs from the last read that missed, not from the last read: a key created just after
+            # the copy was read must work at once.
+            if fresh and (known or (missed_at is not None and now - missed_at < self._miss_refresh)):
                 return idp
         try:
             idp = self._secrets.read(idp_id)
         except UnknownIdp:
             idp = None  # remembered like any other answer, so unknown IdPs cost one read per interval
+        if idp is None or key_id not in idp.keys or (cached is not None and fresh):
+            missed_at = now  # this read missed the key, or was the early re-read for a miss
         with self._lock:
-            self._entries[idp_id] = (now, idp)
+            self._entries.pop(idp_id, None)
+            if len(self._entries) >= MAX_CACHED_IDPS:
+                del self._entries[next(iter(self._entries))]  # the least recently read
+            self._entries[idp_id] = (now, idp, missed_at)
         return idp
 
 

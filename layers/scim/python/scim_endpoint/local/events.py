@@ -50,7 +50,9 @@ def build_event(
     for name, value in headers:
         multi_headers.setdefault(name, []).append(value)
     multi_query = query_parameters(raw_query)
-    text_body, is_base64 = _body(body, dict((k.lower(), v[-1]) for k, v in multi_headers.items()))
+    # Header names are case-insensitive: a client may send `user-agent` or `host` in lower case.
+    single_lower = {name.lower(): values[-1] for name, values in multi_headers.items()}
+    text_body, is_base64 = _body(body, single_lower)
     request_id = str(uuid.uuid4())
     return {
         "resource": route.resource,
@@ -72,8 +74,8 @@ def build_event(
             "path": path,
             "stage": stage,
             "protocol": "HTTP/1.1",
-            "identity": {"sourceIp": source_ip, "userAgent": dict(headers).get("User-Agent")},
-            "domainName": dict((k.lower(), v) for k, v in headers).get("host", "localhost"),
+            "identity": {"sourceIp": source_ip, "userAgent": single_lower.get("user-agent")},
+            "domainName": single_lower.get("host", "localhost"),
             "apiId": "local",
             "accountId": "123456789012",
             "requestTimeEpoch": int(time.time() * 1000),

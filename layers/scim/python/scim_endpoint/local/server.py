@@ -35,7 +35,11 @@ REGION = "us-east-1"
 # more containers, up to this many per function.
 MAX_CONTAINERS = 8
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-STATE_FILE = template.REPO_ROOT / ".local-server.json"
+
+
+def state_file(port: int) -> Path:
+    """Where a running server tells `scim-admin --local PORT` how to reach its emulator."""
+    return template.REPO_ROOT / f".local-server-{port}.json"
 
 
 @dataclass
@@ -153,6 +157,10 @@ class LocalApi:
             if path_known:
                 return _scim_error(405, f"{method} is not supported on {parts.path}.")
             return _scim_error(404, f"No SCIM endpoint at {parts.path}.")
+        if not any(name.lower() == "x-forwarded-proto" for name, _ in headers):
+            # API Gateway tells the function the scheme the client used; here that is plain HTTP, so the
+            # resources' `meta.location` points back at this server.
+            headers = [*headers, ("X-Forwarded-Proto", "http")]
         event = build_event(route, params, method, parts.path, parts.query, headers, body)
         result = self.functions[route.function].invoke(event)
         response_headers = dict(result.get("headers") or {})
@@ -245,6 +253,50 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(temporary, path)
 
 
+def _remove_own_state_file(path: Path) -> None:
+    """Remove the state file unless another server has since made it its own."""
+    try:
+        owner = json.loads(path.read_text(encoding="utf-8")).get("pid")
+    except (OSError, ValueError, AttributeError):
+        return
+    if owner == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def _parent_stopped(parent: int) -> Any:
+    """A check for "whoever started us wants us gone", for when no signal reaches us.
+
+    `make run` is the usual parent. GNU make forwards SIGTERM to its recipe, but on SIGINT it expects the terminal to
+    have signalled the whole process group and just waits for the recipe: a SIGINT sent to make alone would leave
+    us running. Make resets its handler to the default while it handles a fatal signal, so a make parent no longer
+    catching SIGINT/SIGTERM (Linux: /proc/<pid>/status SigCgt) means it is stopping. Being orphaned, whatever the
+    parent was, means the same.
+    """
+    status = Path(f"/proc/{parent}/status")
+
+    def caught() -> int | None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("SigCgt:"):
+                    return int(line.split()[1], 16) & ((1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1)))
+        except (OSError, ValueError):
+            return None
+        return None
+
+    try:
+        parent_is_make = Path(f"/proc/{parent}/comm").read_text().strip() in ("make", "gmake")
+    except OSError:
+        parent_is_make = False
+    watched = caught() if parent_is_make else None
+
+    def stopped() -> bool:
+        if os.getppid() != parent:
+            return True
+        return bool(watched) and caught() != watched
+
+    return stopped
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scim-local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -262,7 +314,12 @@ def main(argv: list[str] | None = None) -> int:
     api = LocalApi(template.routes())
     for function in api.functions.values():
         function.warm()
-    httpd = ThreadingHTTPServer((args.host, args.port), _request_handler(api))
+    try:
+        httpd = ThreadingHTTPServer((args.host, args.port), _request_handler(api))
+    except OSError as error:
+        emulator.stop()
+        print(f"scim-local: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 2
     httpd.daemon_threads = True
 
     stopping = threading.Event()
@@ -274,11 +331,20 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    parent_stopped = _parent_stopped(os.getppid())
+
+    def watch_parent() -> None:
+        while not stopping.wait(0.5):
+            if parent_stopped():
+                stop(0, None)
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
 
     from ..config import settings
 
+    own_state = state_file(args.port)
     _write_json(
-        STATE_FILE,
+        own_state,
         {
             "pid": os.getpid(),
             "api_base_url": f"http://127.0.0.1:{args.port}",
@@ -299,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         httpd.server_close()
         emulator.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        _remove_own_state_file(own_state)
         print("stopped")
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Union
 
@@ -42,6 +42,15 @@ class Compare:
     value: Any
     # The value as written, so an unquoted `123` can still be compared with a string attribute.
     raw: str
+    # A quoted value holding `+`, read with spaces instead. API Gateway percent-decodes the query string but
+    # leaves a form-encoded `+`, so `"Sales+EMEA"` may mean "Sales EMEA" (form encoding) or "Sales+EMEA" (a `%2B`
+    # already decoded): both readings are tried.
+    spaced: str | None = None
+
+    def readings(self) -> tuple[Compare, ...]:
+        if self.spaced is None:
+            return (self,)
+        return (self, replace(self, value=self.spaced, spaced=None))
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,8 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _ATTR_PATH = re.compile(
-    r"^(?:(?P<schema>urn:[^\s\[\]()]+):)?(?P<attr>\$?[A-Za-z][\w$-]*)(?:\.(?P<sub>\$?[A-Za-z][\w$-]*))?$"
+    r"^(?:(?P<schema>urn:[^\s\[\]()]+):)?(?P<attr>\$?[A-Za-z][\w$-]*)(?:\.(?P<sub>\$?[A-Za-z][\w$-]*))?$",
+    re.IGNORECASE,  # attribute names, schema URNs included, are case-insensitive
 )
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 
@@ -207,7 +217,12 @@ class _Parser:
         kind, raw = self.take()
         if kind == "punct":
             raise InvalidFilter(f"Expected a value after '{path} {op}'.")
-        return Compare(path, op, _value(kind, raw), raw)
+        value = _value(kind, raw)
+        if isinstance(value, bool) and op not in ("eq", "ne"):
+            # Rejected here, not only when a stored boolean is met, so the answer does not depend on the data.
+            raise InvalidFilter(f"The operator '{op}' cannot be used with a boolean ('{path}').")
+        spaced = value.replace("+", " ") if kind == "string" and "+" in value else None
+        return Compare(path, op, value, raw, spaced)
 
 
 def parse_attr_path(text: str) -> AttrPath:
@@ -255,12 +270,14 @@ def matches(expr: Filter, resource: dict, case_exact: CaseExact = lambda path: F
             elements = [] if elements is None else [elements]
         scoped = _scoped(case_exact, expr.path)
         return any(isinstance(e, dict) and matches(expr.filter, e, scoped) for e in elements)
-    values = _values(resource, expr.path)
     if isinstance(expr, Present):
-        return any(v not in (None, "", [], {}) for v in values)
+        # RFC 7644: a complex attribute is present when it has a non-empty node, whether or not it has a `value`.
+        return any(v not in (None, "", [], {}) for v in _values(resource, expr.path, complex_value=False))
+    values = _values(resource, expr.path)
+    exact = case_exact(expr.path)
     if expr.op == "ne":
-        return not any(_compare(v, "eq", expr, case_exact(expr.path)) for v in values)
-    return any(_compare(v, expr.op, expr, case_exact(expr.path)) for v in values)
+        return not any(_compare(v, "eq", reading, exact) for reading in expr.readings() for v in values)
+    return any(_compare(v, expr.op, reading, exact) for reading in expr.readings() for v in values)
 
 
 def _scoped(case_exact: CaseExact, parent: AttrPath) -> CaseExact:
@@ -284,7 +301,7 @@ def _container(resource: dict, path: AttrPath) -> Any:
     return _get(resource, path.schema) if path.schema else resource
 
 
-def _values(resource: dict, path: AttrPath) -> list:
+def _values(resource: dict, path: AttrPath, complex_value: bool = True) -> list:
     """The values a comparison looks at: every element of a multi-valued attribute, and for a complex attribute
     compared without a sub-attribute, its `value` (so `members eq "id"` and `emails co "@x"` work)."""
     top = _get(_container(resource, path), path.attr)
@@ -293,7 +310,7 @@ def _values(resource: dict, path: AttrPath) -> list:
     for element in elements:
         if path.sub_attr:
             element = _get(element, path.sub_attr)
-        elif isinstance(element, dict):
+        elif complex_value and isinstance(element, dict):
             element = _get(element, "value")
         if isinstance(element, list):
             found.extend(element)

@@ -60,10 +60,16 @@ def _keep(resource: dict, wanted: list[tuple[str | None, str, str | None]]) -> d
             if sub_key is not None:
                 target.setdefault(key, {})[sub_key] = value[sub_key]
         elif isinstance(value, list):
+            kept = target.get(key)
+            if kept is value:
+                continue  # the whole attribute is already asked for
+            elements = [element for element in value if isinstance(element, dict)]
+            if not isinstance(kept, list):
+                kept = [{} for _ in elements]
+            # Merge with sub-attributes already kept (`emails.value,emails.type`), element by element.
             target[key] = [
-                {k: v for k, v in element.items() if k.lower() == sub.lower()}
-                for element in value
-                if isinstance(element, dict)
+                {**before, **{k: v for k, v in element.items() if k.lower() == sub.lower()}}
+                for before, element in zip(kept, elements)
             ]
     return out
 

@@ -1,0 +1,184 @@
+"""The admin command line: what the SaaS admin console does for IdPs and API keys.
+
+    scim-admin --stack scim-dev create-idp --name "Contoso Entra"
+    scim-admin --stack scim-dev create-key --idp <IdP ID> --name Entra --description "Provisioning" \\
+        --privilege users:write --privilege groups:write
+    scim-admin --stack scim-dev list-keys --idp <IdP ID>
+    scim-admin --stack scim-dev revoke-key --idp <IdP ID> --key <key id>
+
+Target a deployed stack with `--stack NAME` (its outputs give the Secrets Manager prefix and the API URL), the
+running local server with `--local`, or set SCIM_SECRETS_PREFIX and SCIM_API_BASE_URL. A key's secret is printed
+once, when it is created, and is never stored or shown again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from .auth.privileges import ALL as ALL_PRIVILEGES
+from .scim.errors import ServiceUnavailable
+from .tenants import TenantDirectory, UnknownIdp, UnknownKey
+
+
+@dataclass(frozen=True)
+class Target:
+    secrets_prefix: str
+    api_base_url: str
+    client_options: dict
+
+    def tenant_url(self, idp_id: str) -> str:
+        return f"{self.api_base_url.rstrip('/')}/v1/scim/{idp_id}"
+
+
+def _local_target(port: int) -> Target:
+    from .local.server import state_file
+
+    try:
+        state = json.loads(state_file(port).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SystemExit(f"no local server is running on port {port} (start it with `make run`)") from None
+    return Target(
+        secrets_prefix=state["secrets_prefix"],
+        api_base_url=state["api_base_url"],
+        client_options={
+            "endpoint_url": state["aws_endpoint_url"],
+            "region_name": state["region"],
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        },
+    )
+
+
+def _stack_target(stack: str, region: str | None) -> Target:
+    import boto3
+
+    options = {"region_name": region} if region else {}
+    described = boto3.client("cloudformation", **options).describe_stacks(StackName=stack)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    return Target(outputs["SecretsPrefix"], outputs["ApiBaseUrl"], options)
+
+
+def _env_target(region: str | None) -> Target:
+    prefix = os.environ.get("SCIM_SECRETS_PREFIX")
+    if not prefix:
+        raise SystemExit("name a target: --stack NAME, --local, or SCIM_SECRETS_PREFIX and SCIM_API_BASE_URL")
+    options = {"region_name": region} if region else {}
+    return Target(prefix, os.environ.get("SCIM_API_BASE_URL", "https://<api host>/<stage>"), options)
+
+
+def _directory(target: Target) -> TenantDirectory:
+    import boto3
+
+    return TenantDirectory(boto3.client("secretsmanager", **target.client_options), target.secrets_prefix)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scim-admin", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--stack", help="a deployed stack's name (reads its outputs)")
+    where.add_argument(
+        "--local", nargs="?", type=int, const=3000, metavar="PORT",
+        help="the running local server (`make run`), on PORT (default 3000)",
+    )
+    parser.add_argument("--region", help="AWS region of the stack (default: your AWS configuration's)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    create_idp = commands.add_parser("create-idp", help="create an IdP; prints its IdP ID and Tenant URL")
+    create_idp.add_argument("--name", required=True)
+    create_idp.add_argument("--id", dest="idp_id", help="choose the IdP ID (default: a random UUID)")
+
+    commands.add_parser("list-idps", help="list the IdPs")
+
+    create_key = commands.add_parser("create-key", help="create an API key; prints its secret token once")
+    create_key.add_argument("--idp", required=True)
+    create_key.add_argument("--name", required=True)
+    create_key.add_argument("--description", default="")
+    create_key.add_argument(
+        "--privilege",
+        action="append",
+        required=True,
+        metavar="PRIVILEGE",
+        help=f"repeatable; one of {', '.join(ALL_PRIVILEGES)} (write implies read)",
+    )
+
+    list_keys = commands.add_parser("list-keys", help="list an IdP's keys (never their secrets)")
+    list_keys.add_argument("--idp", required=True)
+
+    revoke_key = commands.add_parser("revoke-key", help="revoke a key")
+    revoke_key.add_argument("--idp", required=True)
+    revoke_key.add_argument("--key", required=True)
+    return parser
+
+
+def run(args: argparse.Namespace, target: Target, out: Any = sys.stdout) -> int:
+    directory = _directory(target)
+
+    def emit(data: Any, text: str) -> None:
+        print(json.dumps(data, indent=2) if args.json else text, file=out)
+
+    if args.command == "create-idp":
+        idp = directory.create_idp(args.name, args.idp_id)
+        url = target.tenant_url(idp.id)
+        emit({"idp_id": idp.id, "name": idp.name, "tenant_url": url}, f"IdP ID:     {idp.id}\nTenant URL: {url}")
+    elif args.command == "list-idps":
+        idps = directory.list_idps()
+        rows = [{"idp_id": i.id, "name": i.name, "created": i.created, "tenant_url": target.tenant_url(i.id)}
+                for i in idps]
+        emit(rows, "\n".join(f"{r['idp_id']}  {r['name']}  {r['tenant_url']}" for r in rows) or "no IdPs")
+    elif args.command == "create-key":
+        key, token = directory.create_key(args.idp, args.name, args.description, args.privilege)
+        emit(
+            {**key.public(), "idp_id": args.idp, "tenant_url": target.tenant_url(args.idp), "token": token},
+            f"Key ID:       {key.id}\nPrivileges:   {', '.join(key.privileges)}\n"
+            f"Tenant URL:   {target.tenant_url(args.idp)}\nSecret Token: {token}\n\n"
+            "Copy the Secret Token now: it is shown this once and cannot be recovered.",
+        )
+    elif args.command == "list-keys":
+        keys = [key.public() for key in directory.list_keys(args.idp)]
+        emit(
+            keys,
+            "\n".join(
+                f"{k['id']}  {k['name']}  {','.join(k['privileges'])}  created {k['created']}"
+                + (f"  REVOKED {k['revoked']}" if k["revoked"] else "")
+                for k in keys
+            )
+            or "no keys",
+        )
+    elif args.command == "revoke-key":
+        key = directory.revoke_key(args.idp, args.key)
+        emit(key.public(), f"Revoked key {key.id} ({key.name}); running functions stop accepting it within "
+                           "SECRETS_CACHE_TTL_SECONDS.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.local is not None:
+        target = _local_target(args.local)
+    elif args.stack:
+        target = _stack_target(args.stack, args.region)
+    else:
+        target = _env_target(args.region)
+    try:
+        return run(args, target)
+    except UnknownIdp as error:
+        print(f"scim-admin: no IdP {error}", file=sys.stderr)
+    except UnknownKey as error:
+        print(f"scim-admin: no key {error} for that IdP", file=sys.stderr)
+    except ValueError as error:
+        print(f"scim-admin: {error}", file=sys.stderr)
+    except ServiceUnavailable as error:
+        print(f"scim-admin: {error.detail}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

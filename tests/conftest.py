@@ -1,0 +1,261 @@
+"""Shared fixtures: AWS emulated in-process by moto, tenants made through the admin side, and a `call` helper that
+sends a request through the real Lambda handlers as API Gateway would (the routes come from template.yaml)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import pytest
+
+# Lambda gives a function its environment before the first import; Powertools reads these when the shared
+# Logger, Tracer and Metrics are created (at import of scim_endpoint.observability, possibly during collection).
+POWERTOOLS_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "scim",
+    "POWERTOOLS_METRICS_NAMESPACE": "ScimEndpoint",
+}
+for _name, _value in POWERTOOLS_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+TABLE_NAME = "scim-test"
+SECRETS_PREFIX = "scim/test/idp/"
+REGION = "us-east-1"
+HOST = "scim.test"
+ALL_PRIVILEGES = ["users:write", "groups:write"]
+
+# Variables of the developer's shell that would send boto3 elsewhere or change the code's settings.
+_FOREIGN_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SECRETSMANAGER",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "SECRETS_CACHE_TTL_SECONDS",
+    "SECRETS_MISS_REFRESH_SECONDS",
+    "POWERTOOLS_LOGGER_LOG_EVENT",
+    "POWERTOOLS_DEV",
+)
+
+
+def clear_process_caches() -> None:
+    """What a fresh Lambda container starts without: settings, the key cache and the store client."""
+    from scim_endpoint import config, store, tenants
+
+    config.settings.cache_clear()
+    tenants.key_cache.cache_clear()
+    store.store.cache_clear()
+
+
+_loader = None
+
+
+def _share_botocore_loader() -> None:
+    """moto gives every test a fresh boto3 default session, which would parse the services' JSON models again for
+    each client; a session sharing one loader keeps them parsed (a speed-up only: the clients are the same)."""
+    global _loader
+    import boto3
+    import botocore.session
+
+    session = botocore.session.get_session()
+    if _loader is None:
+        _loader = session.get_component("data_loader")
+    else:
+        session.register_component("data_loader", _loader)
+    boto3.setup_default_session(botocore_session=session)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for every AWS call of the test, the functions' environment, and the template's table."""
+    import boto3
+    from moto import mock_aws
+
+    from scim_endpoint.local.template import table_definition
+    from scim_endpoint.observability import metrics
+
+    for name in _FOREIGN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
+    monkeypatch.setenv("SECRETS_PREFIX", SECRETS_PREFIX)
+    for name, value in POWERTOOLS_ENV.items():
+        monkeypatch.setenv(name, value)
+    clear_process_caches()
+    try:
+        with mock_aws():
+            _share_botocore_loader()
+            boto3.client("dynamodb", region_name=REGION).create_table(TableName=TABLE_NAME, **table_definition())
+            yield
+    finally:
+        clear_process_caches()
+        metrics.clear_metrics()
+
+
+class Tenant(NamedTuple):
+    """An IdP and one of its keys: unpacks as (idp id, token, key id)."""
+
+    idp_id: str
+    token: str
+    key_id: str
+
+    @property
+    def base(self) -> str:
+        """The path of the Tenant URL."""
+        return f"/v1/scim/{self.idp_id}"
+
+    @property
+    def url(self) -> str:
+        """The Tenant URL as the `call` helper's requests see it (for `meta.location`)."""
+        return f"https://{HOST}{self.base}"
+
+
+@pytest.fixture
+def directory(aws: None):
+    """The admin side (what the admin console and `scim-admin` use)."""
+    import boto3
+
+    from scim_endpoint.tenants import TenantDirectory
+
+    return TenantDirectory(boto3.client("secretsmanager", region_name=REGION), SECRETS_PREFIX)
+
+
+@pytest.fixture
+def make_tenant(directory) -> Callable[..., Tenant]:
+    """A new IdP with one key holding `privileges` (all of them by default)."""
+
+    def make(privileges: list[str] | None = None, name: str = "Contoso Entra") -> Tenant:
+        idp = directory.create_idp(name)
+        key, token = directory.create_key(idp.id, "Entra provisioning", "test key", privileges or ALL_PRIVILEGES)
+        return Tenant(idp.id, token, key.id)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def add_key(directory) -> Callable[..., tuple[str, str]]:
+    """Another key for an existing IdP: returns (key id, token)."""
+
+    def add(idp_id: str, privileges: list[str]) -> tuple[str, str]:
+        key, token = directory.create_key(idp_id, "extra", "test key", privileges)
+        return key.id, token
+
+    return add
+
+
+# --- invoking the handlers -------------------------------------------------------------------------------------
+
+
+_handlers: dict[tuple[Path, str], Callable[[dict, Any], dict]] = {}
+
+
+def load_handler(code_dir: Path, handler: str) -> Callable[[dict, Any], dict]:
+    """The function's handler, its module imported once per session under a name of its own (every function's
+    module is `app.py`, so they cannot share the name `app`)."""
+    cached = _handlers.get((code_dir, handler))
+    if cached is None:
+        module_name, function_name = handler.rsplit(".", 1)
+        name = f"_test_function_{code_dir.name}_{module_name}"
+        spec = importlib.util.spec_from_file_location(name, code_dir / f"{module_name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        cached = _handlers[(code_dir, handler)] = getattr(module, function_name)
+    return cached
+
+
+class Result(tuple):
+    """(status, headers with lower-case names, parsed JSON body or None); `.event` is the event that was sent."""
+
+    event: dict
+
+    def __new__(cls, status: int, headers: dict[str, str], body: Any, event: dict) -> Result:
+        result = super().__new__(cls, (status, headers, body))
+        result.event = event
+        return result
+
+    @property
+    def status(self) -> int:
+        return self[0]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self[1]
+
+    @property
+    def body(self) -> Any:
+        return self[2]
+
+
+def response_headers(result: dict) -> dict[str, str]:
+    headers = {name.lower(): value for name, value in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name.lower()] = ", ".join(values)
+    return headers
+
+
+@pytest.fixture
+def call(aws: None) -> Callable[..., Result]:
+    """call(method, "/v1/scim/<idp>/Users?filter=...", headers=None, body=None, token=None, stage=None).
+
+    Matches the path against template.yaml's routes and builds the API Gateway REST event as the local server
+    does (query string split and percent-decoded, `+` left alone). `token` adds `Authorization: Bearer <token>`.
+    `stage` makes the event look as API Gateway's default endpoint sends it: `requestContext.path` starts with
+    `/<stage>`.
+    """
+    from scim_endpoint.local.events import build_event, match_route
+    from scim_endpoint.local.server import LambdaContext
+    from scim_endpoint.local.template import routes
+
+    known_routes = routes()
+
+    def invoke(
+        method: str,
+        target: str,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        stage: str | None = None,
+    ) -> Result:
+        parts = urlsplit(target)
+        route, params, _ = match_route(known_routes, method, parts.path)
+        assert route is not None, f"no route of template.yaml matches {method} {parts.path}"
+        header_list = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        if not any(name.lower() == "host" for name, _ in header_list):
+            header_list.append(("Host", HOST))
+        if token is not None:
+            header_list.append(("Authorization", f"Bearer {token}"))
+        raw_body = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        event = build_event(route, params, method, parts.path, parts.query, header_list, raw_body)
+        if stage is not None:
+            event["requestContext"]["stage"] = stage
+            event["requestContext"]["path"] = f"/{stage}{parts.path}"
+        handler = load_handler(route.code_dir, route.handler)
+        context = LambdaContext(route.function, event["requestContext"]["requestId"])
+        result = handler(event, context)
+        text = result.get("body")
+        parsed = json.loads(text) if text else None
+        return Result(int(result["statusCode"]), response_headers(result), parsed, event)
+
+    return invoke
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,276 @@
+"""Authentication and authorization through the real handlers: the bearer token against the IdP's keys in Secrets
+Manager (moto), key privileges, revocation, new keys, and failing closed when Secrets Manager is away."""
+
+from __future__ import annotations
+
+import secrets
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+from scim_endpoint import config, tenants
+from tests.conftest import REGION, Tenant, new_guid
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+TEST_CONNECTION_USERS = '/Users?filter=userName%20eq%20%22{guid}%22'
+TEST_CONNECTION_GROUPS = '/Groups?excludedAttributes=members&filter=displayName+eq+%22{guid}%22'
+DISCOVERY = ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/User", "/Schemas"]
+
+
+def endpoints() -> list[str]:
+    guid = new_guid()
+    return [TEST_CONNECTION_USERS.format(guid=guid), TEST_CONNECTION_GROUPS.format(guid=guid), *DISCOVERY]
+
+
+def assert_scim_error(result, status: int) -> dict:
+    got, headers, body = result
+    assert got == status, body
+    assert headers["content-type"].split(";")[0] == "application/scim+json"
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["status"] == str(status)
+    assert body["detail"]
+    return body
+
+
+def assert_unauthorized(result) -> dict:
+    body = assert_scim_error(result, 401)
+    assert result.headers["www-authenticate"].startswith("Bearer")
+    return body
+
+
+def assert_ok(result) -> None:
+    status, headers, body = result
+    assert status == 200, body
+    assert headers["content-type"].split(";")[0] == "application/scim+json"
+
+
+def other_secret(token: str) -> str:
+    """The same key id with another well-formed secret."""
+    prefix, key_id, secret = token.split("_", 2)
+    replacement = secrets.token_urlsafe(32)
+    assert replacement != secret
+    return f"{prefix}_{key_id}_{replacement}"
+
+
+# --- 401 -----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Basic xyz",
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer ",
+        "Bearer not-a-token",
+        "Bearer scim_0123456789abcdef_short",
+        "Bearer scim_0123456789ABCDEF_" + "a" * 43,  # key ids are lower-case hex
+        "Token scim_0123456789abcdef_" + "a" * 43,
+    ],
+    ids=["missing", "empty", "basic", "basic-b64", "bearer-alone", "bearer-space", "not-a-token", "short", "upper-hex",
+         "other-scheme"],
+)
+def test_missing_or_malformed_credentials(call, tenant: Tenant, authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    for path in endpoints():
+        assert_unauthorized(call("GET", tenant.base + path, headers))
+
+
+def test_a_valid_token_with_trailing_text_is_refused(call, tenant: Tenant) -> None:
+    for authorization in (f"Bearer {tenant.token} extra", f"Bearer {tenant.token}x", f"Bearer x{tenant.token}"):
+        assert_unauthorized(call("GET", tenant.base + DISCOVERY[0], {"Authorization": authorization}))
+
+
+def test_the_scheme_is_case_insensitive(call, tenant: Tenant) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        assert_ok(call("GET", tenant.base + DISCOVERY[0], {"Authorization": f"{scheme} {tenant.token}"}))
+    # A lower-case header name, as HTTP/2 clients send it.
+    assert_ok(call("GET", tenant.base + DISCOVERY[0], {"authorization": f"Bearer {tenant.token}"}))
+
+
+def test_unknown_key_id(call, tenant: Tenant) -> None:
+    token = f"scim_{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
+    for path in endpoints():
+        assert_unauthorized(call("GET", tenant.base + path, token=token))
+
+
+def test_right_key_id_wrong_secret(call, tenant: Tenant) -> None:
+    for path in endpoints():
+        assert_ok(call("GET", tenant.base + path, token=tenant.token))
+        assert_unauthorized(call("GET", tenant.base + path, token=other_secret(tenant.token)))
+
+
+def test_another_idps_valid_token(call, tenant: Tenant, make_tenant) -> None:
+    other = make_tenant(name="Fabrikam")
+    for path in endpoints():
+        assert_ok(call("GET", other.base + path, token=other.token))
+        assert_unauthorized(call("GET", tenant.base + path, token=other.token))
+        assert_unauthorized(call("GET", other.base + path, token=tenant.token))
+
+
+@pytest.mark.parametrize("idp_id", [new_guid(), "unknown-idp", "bad$id", "-starts-with-dash", "x" * 65])
+def test_unknown_idp(call, tenant: Tenant, idp_id: str) -> None:
+    for path in endpoints():
+        assert_unauthorized(call("GET", f"/v1/scim/{idp_id}{path}", token=tenant.token))
+
+
+def test_all_401s_look_alike(call, tenant: Tenant, make_tenant) -> None:
+    """Nothing in the answer tells an unknown IdP from an unknown key or a wrong secret."""
+    other = make_tenant()
+    path = DISCOVERY[0]
+    answers = [
+        call("GET", tenant.base + path),
+        call("GET", tenant.base + path, token=other.token),
+        call("GET", tenant.base + path, token=other_secret(tenant.token)),
+        call("GET", f"/v1/scim/{new_guid()}{path}", token=tenant.token),
+    ]
+    bodies = {str(assert_unauthorized(a)) for a in answers}
+    challenges = {a.headers["www-authenticate"] for a in answers}
+    assert len(bodies) == 1 and len(challenges) == 1
+
+
+# --- revocation ----------------------------------------------------------------------------------------------------
+
+
+def test_revoked_key_stops_working_with_a_zero_ttl(call, tenant: Tenant, add_key, directory, monkeypatch) -> None:
+    monkeypatch.setenv("SECRETS_CACHE_TTL_SECONDS", "0")
+    config.settings.cache_clear()
+    tenants.key_cache.cache_clear()
+    _, spare = add_key(tenant.idp_id, ["users:read", "groups:read"])
+    for path in endpoints():
+        assert_ok(call("GET", tenant.base + path, token=tenant.token))
+
+    directory.revoke_key(tenant.idp_id, tenant.key_id)
+
+    for path in endpoints():
+        assert_unauthorized(call("GET", tenant.base + path, token=tenant.token))
+        assert_ok(call("GET", tenant.base + path, token=spare))  # the IdP's other key is untouched
+
+
+def test_revoked_key_stops_working_once_the_cache_is_refreshed(call, tenant: Tenant, directory) -> None:
+    path = endpoints()[0]
+    assert_ok(call("GET", tenant.base + path, token=tenant.token))
+    directory.revoke_key(tenant.idp_id, tenant.key_id)
+    tenants.key_cache.cache_clear()  # a new container, or the TTL elapsed
+    assert_unauthorized(call("GET", tenant.base + path, token=tenant.token))
+
+
+# --- new keys ------------------------------------------------------------------------------------------------------
+
+
+def test_a_key_created_after_the_cache_was_loaded_works_at_once(call, tenant: Tenant, add_key) -> None:
+    for path in endpoints():
+        assert_ok(call("GET", tenant.base + path, token=tenant.token))  # the IdP's keys are now cached
+    _, new_token = add_key(tenant.idp_id, ["users:write", "groups:write"])
+    for path in endpoints():
+        assert_ok(call("GET", tenant.base + path, token=new_token))
+
+
+# --- privileges ----------------------------------------------------------------------------------------------------
+
+
+def test_groups_write_key_may_not_use_users(call, tenant: Tenant, add_key) -> None:
+    _, token = add_key(tenant.idp_id, ["groups:write"])
+    guid = new_guid()
+    body = assert_scim_error(call("GET", tenant.base + TEST_CONNECTION_USERS.format(guid=guid), token=token), 403)
+    assert "Users" in body["detail"]
+    assert_ok(call("GET", tenant.base + TEST_CONNECTION_GROUPS.format(guid=guid), token=token))
+
+
+def test_users_read_key(call, tenant: Tenant, add_key) -> None:
+    _, token = add_key(tenant.idp_id, ["users:read"])
+    guid = new_guid()
+    result = call("GET", tenant.base + TEST_CONNECTION_USERS.format(guid=guid), token=token)
+    assert_ok(result)
+    assert result.body["totalResults"] == 0
+    assert_scim_error(call("GET", tenant.base + TEST_CONNECTION_GROUPS.format(guid=guid), token=token), 403)
+
+
+def test_groups_read_key(call, tenant: Tenant, add_key) -> None:
+    _, token = add_key(tenant.idp_id, ["groups:read"])
+    guid = new_guid()
+    assert_ok(call("GET", tenant.base + TEST_CONNECTION_GROUPS.format(guid=guid), token=token))
+    assert_scim_error(call("GET", tenant.base + TEST_CONNECTION_USERS.format(guid=guid), token=token), 403)
+
+
+@pytest.mark.parametrize("privileges", [["users:read"], ["users:write"], ["groups:read"], ["groups:write"]])
+def test_discovery_works_for_any_valid_key(call, tenant: Tenant, add_key, privileges: list[str]) -> None:
+    _, token = add_key(tenant.idp_id, privileges)
+    for path in DISCOVERY:
+        assert_ok(call("GET", tenant.base + path, token=token))
+
+
+# --- Secrets Manager away: 503, never 200 or 500 --------------------------------------------------------------------
+
+
+class FlakySecretsManager:
+    """A real (moto) client whose GetSecretValue raises `failure` while it is set."""
+
+    def __init__(self) -> None:
+        self._client = boto3.client("secretsmanager", region_name=REGION)
+        self.failure: Exception | None = None
+        self.reads = 0
+
+    def get_secret_value(self, **kwargs):
+        self.reads += 1
+        if self.failure is not None:
+            raise self.failure
+        return self._client.get_secret_value(**kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+@pytest.fixture
+def flaky(monkeypatch, aws) -> FlakySecretsManager:
+    client = FlakySecretsManager()
+    monkeypatch.setattr(tenants, "secretsmanager_client", lambda: client)
+    tenants.key_cache.cache_clear()
+    return client
+
+
+SECRETS_MANAGER_URL = "https://secretsmanager.us-east-1.amazonaws.com"
+FAILURES = {
+    "endpoint-connection": lambda: EndpointConnectionError(endpoint_url=SECRETS_MANAGER_URL),
+    "connect-timeout": lambda: ConnectTimeoutError(endpoint_url=SECRETS_MANAGER_URL),
+    "read-timeout": lambda: ReadTimeoutError(endpoint_url=SECRETS_MANAGER_URL),
+    "internal-service-error": lambda: ClientError(
+        {"Error": {"Code": "InternalServiceError", "Message": "oops"}}, "GetSecretValue"
+    ),
+    "throttling": lambda: ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetSecretValue"
+    ),
+}
+
+
+def assert_unavailable(result) -> None:
+    assert result.status not in (200, 500)
+    assert_scim_error(result, 503)
+    retry_after = result.headers["retry-after"]
+    assert retry_after.isdigit() and int(retry_after) > 0
+
+
+@pytest.mark.parametrize("failure", FAILURES, ids=list(FAILURES))
+def test_secrets_manager_unavailable_on_a_cold_cache(call, tenant: Tenant, flaky, failure: str) -> None:
+    flaky.failure = FAILURES[failure]()
+    for path in endpoints():
+        assert_unavailable(call("GET", tenant.base + path, token=tenant.token))
+        # Bad credentials cannot be judged either: still 503, not 401 and not 200.
+        assert_unavailable(call("GET", tenant.base + path, token=other_secret(tenant.token)))
+    assert flaky.reads > 0
+
+
+@pytest.mark.parametrize("failure", FAILURES, ids=list(FAILURES))
+def test_secrets_manager_unavailable_when_the_cache_expires(call, tenant: Tenant, flaky, monkeypatch, failure) -> None:
+    monkeypatch.setenv("SECRETS_CACHE_TTL_SECONDS", "0")
+    config.settings.cache_clear()
+    tenants.key_cache.cache_clear()
+    path = endpoints()[0]
+    assert_ok(call("GET", tenant.base + path, token=tenant.token))
+    flaky.failure = FAILURES[failure]()
+    assert_unavailable(call("GET", tenant.base + path, token=tenant.token))
+    flaky.failure = None
+    assert_ok(call("GET", tenant.base + path, token=tenant.token))  # and it recovers

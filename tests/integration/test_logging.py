@@ -1,0 +1,145 @@
+"""What the functions log: one structured line per request, and never a credential, whatever the request."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+
+import pytest
+
+from scim_endpoint.observability import logger as scim_logger
+from scim_endpoint.store import Store
+from tests.conftest import Tenant, new_guid
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+@pytest.fixture
+def captured(capsys, caplog):
+    """Everything the functions print and log: the Powertools handler's JSON lines (it writes to the stdout it found
+    when it was created, so it is pointed at a buffer of ours for the test), anything else on stdout and stderr, and
+    every log record of the `scim` logger at its configured level and of any other logger at INFO and above
+    (Lambda's root logger stops at WARNING)."""
+    caplog.set_level(logging.INFO)
+    handler = scim_logger.registered_handler
+    buffer = io.StringIO()
+    previous, handler.stream = handler.stream, buffer
+
+    class Capture:
+        out = ""
+        err = ""
+
+        def text(self) -> str:
+            out, err = capsys.readouterr()
+            self.out += out
+            self.err += err
+            records = "\n".join(f"{r.name} {r.levelname} {r.getMessage()} {r.__dict__}" for r in caplog.records)
+            return "\n".join([buffer.getvalue(), self.out, self.err, caplog.text, records])
+
+        def lines(self) -> list[dict]:
+            return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+
+        def handled(self) -> list[dict]:
+            return [line for line in self.lines() if line.get("message") == "request handled"]
+
+    try:
+        yield Capture()
+    finally:
+        handler.stream = previous
+
+
+def test_no_credential_is_ever_logged(call, tenant: Tenant, make_tenant, add_key, captured) -> None:
+    other = make_tenant()
+    _, groups_only = add_key(tenant.idp_id, ["groups:write"])
+    key_id, secret = tenant.token.split("_", 2)[1:]
+    forged_secret = secrets.token_urlsafe(32)
+    wrong_secret = f"scim_{key_id}_{forged_secret}"
+    unknown_key = f"scim_{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
+    malformed = "not-a-token-" + secrets.token_urlsafe(24)
+    basic = "Basic " + secrets.token_urlsafe(24)
+    base = tenant.base
+
+    requests = [
+        # (method, path, Authorization header, expected status)
+        ("GET", f'{base}/Users?filter=userName%20eq%20%22{new_guid()}%22', f"Bearer {tenant.token}", 200),
+        ("GET", f"{base}/Groups?excludedAttributes=members&filter=displayName+eq+%22{new_guid()}%22",
+         f"Bearer {tenant.token}", 200),
+        ("GET", f'{base}/Users?filter=userName+eq+%22alice%40contoso.com%22', f"Bearer {tenant.token}", 200),
+        ("GET", f'{base}/Users?filter=userName eq "alice@contoso.com"', f"Bearer {wrong_secret}", 401),
+        ("GET", f"{base}/Schemas", f"Bearer {tenant.token}", 200),
+        ("GET", f"{base}/ServiceProviderConfig", f"Bearer {wrong_secret}", 401),
+        ("GET", f"{base}/Users", f"Bearer {malformed}", 401),
+        ("GET", f"{base}/Groups", basic, 401),
+        ("GET", f"{base}/Users", f"Bearer {unknown_key}", 401),
+        ("GET", f"{base}/Users", f"Bearer {other.token}", 401),
+        ("GET", f'{base}/Users?filter=userName%20eq%20%22alice@contoso.com%22', f"Bearer {groups_only}", 403),
+        ("GET", f"{base}/Users?filter=userName%20eq", f"Bearer {tenant.token}", 400),
+        ("GET", f"{base}/Schemas/urn:nope", f"Bearer {tenant.token}", 404),
+    ]
+    results = []
+    for method, path, authorization, expected in requests:
+        result = call(method, path, {"Authorization": authorization, "User-Agent": "Entra"})
+        assert result.status == expected, (path, result.body)
+        results.append(result)
+
+    text = captured.text()
+    forbidden = {
+        "the token": tenant.token,
+        "the token's secret": secret,
+        "another IdP's token": other.token,
+        "another key's token": groups_only,
+        "a wrong secret": forged_secret,
+        "an unknown key's token": unknown_key,
+        "a malformed bearer value": malformed,
+        "basic credentials": basic.split()[1],
+    }
+    for _, _, authorization, _ in requests:
+        forbidden[f"the header {authorization[:12]}..."] = authorization
+    leaked = [what for what, value in forbidden.items() if value in text]
+    assert not leaked, f"logged: {leaked}"
+    assert "alice@contoso.com" not in text and "alice%40contoso.com" not in text  # nor the person looked up
+
+    handled = captured.handled()
+    assert len(handled) == len(requests)
+    for line, result in zip(handled, results):
+        event = result.event
+        assert line["status"] == result.status
+        assert line["route"] == event["resource"]
+        assert line["http_method"] == "GET"
+        assert line["correlation_id"] == event["requestContext"]["requestId"]
+        assert line["level"] == "INFO"
+        assert line["service"] == "scim"
+    assert len({line["correlation_id"] for line in handled}) == len(requests)
+    # Whom a request was for is in its line once it authenticated, and not carried over to the next request.
+    assert handled[0]["idp_id"] == tenant.idp_id and handled[0]["key_id"] == tenant.key_id
+    assert "key_id" not in handled[3] and "key_id" not in handled[5]
+
+
+def test_an_unexpected_error_is_a_plain_500_and_logged_with_its_trace(call, tenant: Tenant, captured, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Store, "find_unique", explode)
+    monkeypatch.setattr(Store, "scan_tenant", explode)
+    monkeypatch.setattr(Store, "get", explode)
+    monkeypatch.setattr(Store, "count", explode)
+
+    for path in (f'{tenant.base}/Users?filter=userName%20eq%20%22{new_guid()}%22', f"{tenant.base}/Groups"):
+        status, headers, body = result = call("GET", path, token=tenant.token)
+        assert status == 500
+        assert headers["content-type"].split(";")[0] == "application/scim+json"
+        assert body["schemas"] == [ERROR_SCHEMA] and body["status"] == "500" and body["detail"]
+        raw = json.dumps(body)
+        assert "boom" not in raw and "Traceback" not in raw and "RuntimeError" not in raw and ".py" not in raw
+
+        lines = captured.lines()
+        errors = [line for line in lines if line.get("level") == "ERROR"]
+        assert errors, lines
+        error = errors[-1]
+        assert error["correlation_id"] == result.event["requestContext"]["requestId"]
+        assert "boom" in error["exception"] and "RuntimeError" in error["exception_name"]
+        assert "Traceback" in error["exception"] or "File " in error["exception"]
+        assert captured.handled()[-1]["status"] == 500
+        assert tenant.token.split("_", 2)[2] not in captured.text()

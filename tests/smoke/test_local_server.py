@@ -1,0 +1,261 @@
+"""The embedded local server as a developer runs it: a subprocess, real HTTP on 127.0.0.1, stopped by a signal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from scim_endpoint.local.server import state_file
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 10
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_state(port: int) -> tuple[str | None, int | None]:
+    """The port's state file's text and the pid it names, or (None, None)."""
+    try:
+        text = state_file(port).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, None
+    try:
+        return text, int(json.loads(text)["pid"])
+    except (ValueError, KeyError, TypeError):
+        return text, None  # caught half-way through another server's write
+
+
+def server_env() -> dict[str, str]:
+    """The developer's environment without anything that would point the server's AWS calls elsewhere."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    for name in ("TABLE_NAME", "SECRETS_PREFIX", "SECRETS_CACHE_TTL_SECONDS", "SECRETS_MISS_REFRESH_SECONDS"):
+        env.pop(name, None)
+    python_path = str(REPO_ROOT / "layers" / "scim" / "python")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [python_path, env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def http(method: str, url: str, token: str | None = None) -> tuple[int, dict[str, str], dict | None]:
+    request = urllib.request.Request(url, method=method, headers={"Accept": "application/scim+json"})
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, headers, data = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, data = error.code, error.headers, error.read()
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return status, lowered, json.loads(data) if data else None
+
+
+def content_type(headers: dict[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip()
+
+
+def assert_empty_list(result: tuple[int, dict[str, str], dict | None]) -> None:
+    status, headers, body = result
+    assert status == 200, body
+    assert content_type(headers) == "application/scim+json"
+    assert body["schemas"] == [LIST_RESPONSE]
+    assert body["totalResults"] == 0
+    assert body["Resources"] == []
+
+
+def assert_scim_error(result: tuple[int, dict[str, str], dict | None], status: int) -> None:
+    got, headers, body = result
+    assert got == status, body
+    assert content_type(headers) == "application/scim+json"
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["status"] == str(status)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_local_server(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    port = free_port()
+    credentials_file = tmp_path / "creds.json"
+    output = tmp_path / "server.log"
+    with open(output, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scim_endpoint.local.server", "--port", str(port), "--tenants", "2",
+             "--credentials-file", str(credentials_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=server_env(),
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not credentials_file.exists():
+            assert process.poll() is None, f"the server exited with {process.returncode}:\n{output.read_text()}"
+            assert time.monotonic() < deadline, f"no credentials after {START_TIMEOUT_SECONDS} s:\n{output.read_text()}"
+            time.sleep(0.05)
+
+        # While it runs, the state file names it (written before the credentials).
+        state_text, state_pid = read_state(port)
+        assert state_pid == process.pid, state_text
+        state = json.loads(state_text)
+        assert state["api_base_url"] == f"http://127.0.0.1:{port}"
+
+        credentials = json.loads(credentials_file.read_text(encoding="utf-8"))
+        assert isinstance(credentials, list) and len(credentials) == 2
+        for entry in credentials:
+            assert set(entry) == {"idp_id", "tenant_url", "token"}
+            assert entry["tenant_url"] == f"http://127.0.0.1:{port}/v1/scim/{entry['idp_id']}"
+            assert entry["token"].startswith("scim_")
+        first, second = credentials
+        assert first["idp_id"] != second["idp_id"] and first["token"] != second["token"]
+
+        for tenant in credentials:
+            url, token = tenant["tenant_url"], tenant["token"]
+            guid = str(uuid.uuid4())
+            # Test Connection, as Entra encodes it (`+`) and as others do (`%20`).
+            assert_empty_list(http("GET", f'{url}/Users?filter=userName+eq+%22{guid}%22', token))
+            assert_empty_list(http("GET", f"{url}/Users?filter=userName%20eq%20%22{guid}%22", token))
+            groups = f"{url}/Groups?excludedAttributes=members&filter="
+            assert_empty_list(http("GET", f"{groups}displayName+eq+%22{guid}%22", token))
+            assert_empty_list(http("GET", f"{groups}displayName%20eq%20%22{guid}%22", token))
+            # Discovery; its locations point back at the Tenant URL the client was given.
+            status, headers, body = http("GET", f"{url}/ServiceProviderConfig", token)
+            assert status == 200 and content_type(headers) == "application/scim+json"
+            assert body["meta"]["location"] == f"{url}/ServiceProviderConfig"
+
+        url, token = first["tenant_url"], first["token"]
+        guid = str(uuid.uuid4())
+        wrong = token[:-1] + ("x" if token[-1] != "x" else "y")
+        assert_scim_error(http("GET", f"{url}/Users?filter=userName+eq+%22{guid}%22", wrong), 401)
+        assert_scim_error(http("GET", f"{url}/Users?filter=userName+eq+%22{guid}%22", None), 401)
+        assert_scim_error(http("GET", f"{url}/Users?filter=userName+eq+%22{guid}%22", token="garbage"), 401)
+        assert_scim_error(http("GET", f"{url}/Nope", token), 404)
+        assert_scim_error(http("GET", f"http://127.0.0.1:{port}/elsewhere", token), 404)
+        # Tenant 1's token on tenant 2's URL.
+        assert_scim_error(http("GET", f"{second['tenant_url']}/Users?filter=userName+eq+%22{guid}%22", token), 401)
+        assert_scim_error(http("GET", f"{second['tenant_url']}/Schemas", token), 401)
+
+        process.send_signal(stop_signal)
+        try:
+            code = process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the server did not stop within {STOP_TIMEOUT_SECONDS} s of {stop_signal.name}")
+        assert code == 0, output.read_text()
+
+        assert not state_file(port).exists(), "the stopped server left its state file behind"
+        log = output.read_text()
+        assert "stopped" in log
+        assert "Traceback" not in log, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if read_state(port)[1] == process.pid:
+            state_file(port).unlink(missing_ok=True)  # killed, it could not clean up after itself
+
+
+def wait_for(path: Path, process: subprocess.Popen, output: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not path.exists():
+        assert process.poll() is None, f"exited with {process.returncode}:\n{output.read_text()}"
+        assert time.monotonic() < deadline, f"not ready after {START_TIMEOUT_SECONDS} s:\n{output.read_text()}"
+        time.sleep(0.05)
+
+
+def test_make_run_stops_when_only_make_gets_sigint(tmp_path: Path) -> None:
+    """The interface scripts use: `make run PORT=… TENANTS=… CREDENTIALS_FILE=…`, stopped by signalling make alone
+    (GNU make does not pass SIGINT on to its recipe)."""
+    port = free_port()
+    credentials_file = tmp_path / "creds.json"
+    output = tmp_path / "make.log"
+    with open(output, "wb") as log:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"PORT={port}", "TENANTS=1",
+             f"CREDENTIALS_FILE={credentials_file}"],
+            cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=server_env(),
+            start_new_session=True,
+        )
+    try:
+        wait_for(credentials_file, make, output)
+        (tenant,) = json.loads(credentials_file.read_text(encoding="utf-8"))
+        assert tenant["tenant_url"] == f"http://127.0.0.1:{port}/v1/scim/{tenant['idp_id']}"
+        assert_empty_list(http("GET", f'{tenant["tenant_url"]}/Users?filter=userName+eq+%22x%22', tenant["token"]))
+
+        make.send_signal(signal.SIGINT)
+        try:
+            make.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"make run did not stop within {STOP_TIMEOUT_SECONDS} s of SIGINT:\n{output.read_text()}")
+        with pytest.raises(OSError):  # nothing listens on the port any more
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        assert "stopped" in output.read_text()
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def test_admin_command_line_manages_the_local_server(tmp_path: Path) -> None:
+    port = free_port()
+    credentials_file = tmp_path / "creds.json"
+    output = tmp_path / "server.log"
+    with open(output, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scim_endpoint.local.server", "--port", str(port), "--tenants", "0",
+             "--credentials-file", str(credentials_file)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=server_env(),
+        )
+
+    def admin(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "scim_endpoint.admin", "--local", str(port), *args],
+            capture_output=True, text=True, timeout=60, env=server_env(),
+        )
+
+    try:
+        wait_for(credentials_file, process, output)
+        assert json.loads(credentials_file.read_text(encoding="utf-8")) == []
+
+        created = admin("--json", "create-idp", "--name", "Contoso")
+        assert created.returncode == 0, created.stderr
+        idp = json.loads(created.stdout)
+        assert idp["tenant_url"] == f"http://127.0.0.1:{port}/v1/scim/{idp['idp_id']}"
+
+        key = admin("--json", "create-key", "--idp", idp["idp_id"], "--name", "Entra", "--description", "sync",
+                    "--privilege", "users:write", "--privilege", "groups:write")
+        assert key.returncode == 0, key.stderr
+        key = json.loads(key.stdout)
+        # The new key works at once, over HTTP, on its own IdP's Tenant URL.
+        assert_empty_list(http("GET", f'{idp["tenant_url"]}/Users?filter=userName+eq+%22x%22', key["token"]))
+
+        listed = admin("list-keys", "--idp", idp["idp_id"])
+        assert listed.returncode == 0 and key["id"] in listed.stdout
+        assert key["token"] not in listed.stdout and key["token"].split("_")[-1] not in listed.stdout
+
+        revoked = admin("--json", "revoke-key", "--idp", idp["idp_id"], "--key", key["id"])
+        assert revoked.returncode == 0 and json.loads(revoked.stdout)["revoked"]
+        unknown = admin("list-keys", "--idp", "no-such-idp")
+        assert unknown.returncode == 1 and "no IdP" in unknown.stderr
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    assert process.returncode == 0
