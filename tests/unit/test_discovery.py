@@ -12,6 +12,7 @@ import pytest
 from scim_endpoint.scim import discovery, paging
 from scim_endpoint.scim.errors import NotFound
 from scim_endpoint.scim.schemas import ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
+from tests.support import nones
 
 BASE = "https://api.example.com/dev/v1/scim/0f8d6c1e-idp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -29,8 +30,6 @@ OUTPUTS: dict[str, Callable[[], dict[str, Any]]] = {
     "Schemas/EnterpriseUser": lambda: discovery.get_schema(ENTERPRISE_USER, BASE),
     "Schemas/Group": lambda: discovery.get_schema(GROUP, BASE),
 }
-
-from tests.support import nones
 
 
 def first_container(value: Any) -> tuple[Any, Any] | None:

@@ -19,6 +19,7 @@ from scim_endpoint.scim.schemas import (
     USER_SCHEMA,
     attribute_definitions,
 )
+from tests.support import nones
 
 ALL_SCHEMAS = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA]
 
@@ -34,8 +35,6 @@ REQUIRED_KEYS = {
     "uniqueness",
 }
 OPTIONAL_KEYS = {"canonicalValues", "referenceTypes", "subAttributes"}
-
-from tests.support import nones
 
 
 def walk(attributes: list[dict[str, Any]], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
