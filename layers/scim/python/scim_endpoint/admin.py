@@ -118,8 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace, target: Target, out: Any = sys.stdout) -> int:
+def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
     directory = _directory(target)
+    out = out or sys.stdout
 
     def emit(data: Any, text: str) -> None:
         print(json.dumps(data, indent=2) if args.json else text, file=out)
