@@ -115,6 +115,8 @@ def test_no_credential_is_ever_logged(call, tenant: Tenant, make_tenant, add_key
     # Whom a request was for is in its line once it authenticated, and not carried over to the next request.
     assert handled[0]["idp_id"] == tenant.idp_id and handled[0]["key_id"] == tenant.key_id
     assert "key_id" not in handled[3] and "key_id" not in handled[5]
+    # A failed authentication still says which tenant it was for (from the URL), so operators can tell who fails.
+    assert handled[3]["idp_id"] == tenant.idp_id and handled[3]["status"] == 401
 
 
 def test_an_unexpected_error_is_a_plain_500_and_logged_with_its_trace(call, tenant: Tenant, captured, monkeypatch):

@@ -541,3 +541,9 @@ def test_a_quoted_plus_is_read_both_as_itself_and_as_a_space() -> None:
     assert not matches(expr, {"displayName": "SalesEMEA"})
     assert not matches(parse('displayName ne "Sales+EMEA"'), {"displayName": "Sales EMEA"})
     assert parse('displayName eq "Sales EMEA"').spaced is None
+
+
+@pytest.mark.parametrize("text", ['active eq "true"', 'active eq "True"', "active eq true"])
+def test_a_boolean_compares_with_a_quoted_boolean(text: str) -> None:
+    assert matches(parse(text), {"active": True})
+    assert not matches(parse(text), {"active": False})

@@ -78,7 +78,7 @@ def test_count(raw: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize("name", ["startIndex", "count", "StartIndex", "COUNT"])
-@pytest.mark.parametrize("raw", ["abc", "1.5", "5.0", "1e2", "0x10", "ten", "5;", "--1"])
+@pytest.mark.parametrize("raw", ["abc", "1.5", "5.0", "1e2", "0x10", "ten", "5;", "--1", "1_000", "١٢"])
 def test_non_integer_is_invalid_value(name: str, raw: str) -> None:
     with pytest.raises(InvalidValue) as raised:
         parse_list_query({name: raw})

@@ -53,9 +53,10 @@ def create_app(resource: str | None) -> APIGatewayRestResolver:
     def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
         idp_id = (event.path_parameters or {}).get("idpId", "")
+        logger.append_keys(idp_id=idp_id)  # from the URL, so failed authentications say which tenant
         token = tokens.bearer_token(event.headers.get("Authorization") or event.headers.get("authorization"))
         principal = key_cache().authenticate(idp_id, token)
-        logger.append_keys(idp_id=principal.idp_id, key_id=principal.key_id)
+        logger.append_keys(key_id=principal.key_id)
         if resource is not None:
             level = _required_level(event.http_method, event.path)
             if not privileges.allows(principal.privileges, resource, level):

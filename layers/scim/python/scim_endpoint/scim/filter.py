@@ -326,7 +326,7 @@ def _compare(actual: Any, op: str, expr: Compare, case_exact: bool) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         if op in ORDERING_OPS or op in ("co", "sw", "ew"):
             raise InvalidFilter(f"The operator '{op}' cannot be used with a boolean ('{expr.path}').")
-        return op == "eq" and _as_bool(actual) == expected
+        return op == "eq" and _as_bool(actual) == _as_bool(expected)
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
         return _order(actual, op, expected)
     if not isinstance(actual, str):

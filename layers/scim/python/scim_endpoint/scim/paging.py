@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import InvalidValue
@@ -11,6 +12,7 @@ from .filter import Filter, parse
 # (RFC 7644 §3.4.2.4 lets the service return fewer than asked). ServiceProviderConfig advertises MAX_PAGE_SIZE.
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,9}$")
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,9 @@ def _integer(named: dict[str, str], key: str, default: int) -> int:
     raw = named.get(key)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise InvalidValue(f"'{key}' must be an integer.") from None
+    if not _INTEGER.match(raw.strip()):
+        raise InvalidValue(f"'{key}' must be an integer.")
+    return int(raw.strip())
 
 
 def _names(raw: str | None) -> tuple[str, ...]:
