@@ -90,27 +90,33 @@ def assert_scim_error(result: tuple[int, dict[str, str], dict | None], status: i
     assert body["status"] == str(status)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_local_server(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    port = free_port()
+def start_server(tmp_path: Path, port: int, tenants: int) -> tuple[subprocess.Popen, Path, Path]:
+    """The local server as a subprocess; returns it, its credentials file and its output file."""
     credentials_file = tmp_path / "creds.json"
     output = tmp_path / "server.log"
     with open(output, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scim_endpoint.local.server", "--port", str(port), "--tenants", "2",
+            [sys.executable, "-m", "scim_endpoint.local.server", "--port", str(port), "--tenants", str(tenants),
              "--credentials-file", str(credentials_file)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-            env=server_env(),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=server_env(),
         )
+    return process, credentials_file, output
+
+
+def wait_for(path: Path, process: subprocess.Popen, output: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not path.exists():
+        assert process.poll() is None, f"exited with {process.returncode}:\n{output.read_text()}"
+        assert time.monotonic() < deadline, f"not ready after {START_TIMEOUT_SECONDS} s:\n{output.read_text()}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_local_server(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    port = free_port()
+    process, credentials_file, output = start_server(tmp_path, port, tenants=2)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not credentials_file.exists():
-            assert process.poll() is None, f"the server exited with {process.returncode}:\n{output.read_text()}"
-            assert time.monotonic() < deadline, f"no credentials after {START_TIMEOUT_SECONDS} s:\n{output.read_text()}"
-            time.sleep(0.05)
+        wait_for(credentials_file, process, output)
 
         # While it runs, the state file names it (written before the credentials).
         state_text, state_pid = read_state(port)
@@ -172,14 +178,6 @@ def test_local_server(tmp_path: Path, stop_signal: signal.Signals) -> None:
             state_file(port).unlink(missing_ok=True)  # killed, it could not clean up after itself
 
 
-def wait_for(path: Path, process: subprocess.Popen, output: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while not path.exists():
-        assert process.poll() is None, f"exited with {process.returncode}:\n{output.read_text()}"
-        assert time.monotonic() < deadline, f"not ready after {START_TIMEOUT_SECONDS} s:\n{output.read_text()}"
-        time.sleep(0.05)
-
-
 def test_make_run_stops_when_only_make_gets_sigint(tmp_path: Path) -> None:
     """The interface scripts use: `make run PORT=… TENANTS=… CREDENTIALS_FILE=…`, stopped by signalling make alone
     (GNU make does not pass SIGINT on to its recipe)."""
@@ -215,14 +213,7 @@ def test_make_run_stops_when_only_make_gets_sigint(tmp_path: Path) -> None:
 
 def test_admin_command_line_manages_the_local_server(tmp_path: Path) -> None:
     port = free_port()
-    credentials_file = tmp_path / "creds.json"
-    output = tmp_path / "server.log"
-    with open(output, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "scim_endpoint.local.server", "--port", str(port), "--tenants", "0",
-             "--credentials-file", str(credentials_file)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=server_env(),
-        )
+    process, credentials_file, output = start_server(tmp_path, port, tenants=0)
 
     def admin(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
