@@ -5,7 +5,7 @@ from urllib.parse import unquote
 from scim_endpoint import api
 from scim_endpoint.scim import discovery
 
-app = api.create_app(None)
+app = api.create_app()
 
 
 @app.get("/v1/scim/<idp_id>/ServiceProviderConfig")

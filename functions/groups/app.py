@@ -5,7 +5,7 @@ from scim_endpoint.scim.paging import parse_list_query
 from scim_endpoint.scim.resource_types import GROUP
 from scim_endpoint.store import store
 
-app = api.create_app("groups")
+app = api.create_app()
 
 
 @app.get("/v1/scim/<idp_id>/Groups")

@@ -104,12 +104,12 @@ def test_locations_follow_the_tenant() -> None:
 def test_service_provider_config_advertises_only_what_is_implemented() -> None:
     config = discovery.service_provider_config(BASE)
     assert config["schemas"] == [SERVICE_PROVIDER_CONFIG]
-    assert config["patch"] == {"supported": False}
+    assert config["patch"] == {"supported": True}
     assert config["bulk"] == {"supported": False, "maxOperations": 0, "maxPayloadSize": 0}
     assert config["filter"] == {"supported": True, "maxResults": 100}
-    assert config["changePassword"] == {"supported": False}
+    assert config["changePassword"] == {"supported": True}
     assert config["sort"] == {"supported": False}
-    assert config["etag"] == {"supported": False}
+    assert config["etag"] == {"supported": True}
     assert config["meta"] == {"resourceType": "ServiceProviderConfig", "location": f"{BASE}/ServiceProviderConfig"}
     assert "documentationUri" not in config
 

@@ -19,9 +19,16 @@ from .auth import privileges, tokens
 from . import observability
 from .observability import logger, metrics, tracer
 from .scim.errors import Forbidden, InternalError, NotFound, ScimError
+from .scim.paging import projection_parameters
+from .scim.projection import project
+from .scim.representation import etag
+from .scim.resource_types import ResourceType
+from .scim.validation import parse_json
 from .tenants import KeyStoreUnavailable, Principal, key_cache
 
 SCIM_CONTENT_TYPE = "application/scim+json"
+# The first path segment under the Tenant URL, and the privilege family it needs.
+_RESOURCES = {"Users": "users", "Groups": "groups"}
 
 
 def _json_default(value: Any) -> Any:
@@ -39,14 +46,43 @@ def scim_response(body: dict, status: int = 200, headers: dict[str, str] | None 
 
 
 def error_response(error: ScimError) -> Response:
+    if error.status == 304:  # Not Modified carries no body
+        return Response(status_code=304, headers=error.headers)
     return scim_response(error.to_body(), status=error.status, headers=error.headers)
 
 
-def create_app(resource: str | None) -> APIGatewayRestResolver:
-    """A resolver whose every route first authenticates the caller.
+def resource_response(app: APIGatewayRestResolver, shown: Any, status: int = 200) -> Response:
+    """A single resource, with its ETag (and Location when created), trimmed by `attributes`/`excludedAttributes`."""
+    attributes, excluded = projection_parameters(query_parameters(app))
+    headers = {"ETag": etag(shown.version)}
+    if status == 201:
+        headers["Location"] = shown.body["meta"]["location"]
+    return scim_response(project(shown.body, attributes, excluded), status=status, headers=headers)
 
-    `resource` is "users" or "groups" for the resource functions (the key needs that privilege: read for GET and
-    `.search`, write otherwise), or None for discovery (any valid key of the IdP may read it).
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def json_body(app: APIGatewayRestResolver) -> Any:
+    event = app.current_event
+    body = event.body
+    if body is not None and event.is_base64_encoded:
+        import base64
+
+        body = base64.b64decode(body)
+    return parse_json(body)
+
+
+def header(app: APIGatewayRestResolver, name: str) -> str | None:
+    return app.current_event.headers.get(name)  # Powertools matches header names case-insensitively
+
+
+def create_app() -> APIGatewayRestResolver:
+    """A resolver whose every route first authenticates the caller and checks the key's privilege.
+
+    Under `/Users` the key needs read (GET, `.search`) or write (anything else) on Users, under `/Groups` on Groups;
+    any valid key of the IdP may read the discovery endpoints, and the root `/.search` shows only what it may read.
     """
     app = APIGatewayRestResolver(serializer=to_json)
 
@@ -54,11 +90,12 @@ def create_app(resource: str | None) -> APIGatewayRestResolver:
         event = app.current_event
         idp_id = (event.path_parameters or {}).get("idpId", "")
         logger.append_keys(idp_id=idp_id)  # from the URL, so failed authentications say which tenant
-        token = tokens.bearer_token(event.headers.get("Authorization") or event.headers.get("authorization"))
+        token = tokens.bearer_token(event.headers.get("Authorization"))
         principal = key_cache().authenticate(idp_id, token)
         logger.append_keys(key_id=principal.key_id)
+        resource = _RESOURCES.get(event.path.removeprefix(f"/v1/scim/{idp_id}/").split("/", 1)[0])
         if resource is not None:
-            level = _required_level(event.http_method, event.path)
+            level = "read" if event.path.endswith("/.search") else privileges.required_level(event.http_method)
             if not privileges.allows(principal.privileges, resource, level):
                 raise Forbidden(f"This API key may not {level} {resource.capitalize()}.")
         app.append_context(principal=principal)
@@ -91,20 +128,25 @@ def create_app(resource: str | None) -> APIGatewayRestResolver:
     return app
 
 
-def _required_level(method: str, path: str) -> str:
-    return "read" if path.endswith("/.search") else privileges.required_level(method)
-
-
 def principal(app: APIGatewayRestResolver) -> Principal:
     return app.context["principal"]
+
+
+def readable(app: APIGatewayRestResolver, resource_types: list[ResourceType]) -> list[ResourceType]:
+    """The resource types the caller's key may read; 403 when none."""
+    granted = principal(app).privileges
+    allowed = [rt for rt in resource_types if privileges.allows(granted, _RESOURCES[rt.endpoint.lstrip("/")], "read")]
+    if not allowed:
+        raise Forbidden("This API key may not read Users or Groups.")
+    return allowed
 
 
 def tenant_url(app: APIGatewayRestResolver) -> str:
     """The Tenant URL the client called, as it called it (host, stage, base path), for `meta.location`."""
     event = app.current_event
     headers = event.headers
-    host = headers.get("Host") or headers.get("host") or event.request_context.domain_name or "localhost"
-    proto = headers.get("X-Forwarded-Proto") or headers.get("x-forwarded-proto") or "https"
+    host = headers.get("Host") or event.request_context.domain_name or "localhost"
+    proto = headers.get("X-Forwarded-Proto") or "https"
     full_path = event.request_context.path or event.path
     prefix = full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
     idp_id = (event.path_parameters or {}).get("idpId", "")

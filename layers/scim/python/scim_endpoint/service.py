@@ -1,14 +1,32 @@
-"""Queries over a tenant's resources: SCIM rules from `scim`, data from `store`."""
+"""What the endpoints do with a tenant's resources: SCIM rules from `scim`, data from `store`.
+
+Every change is conditional on the version it read. A client that sent `If-Match` gets 412 when its version is
+stale; without `If-Match`, a lost race (another change landed between our read and our write) is retried here,
+on the fresh version, so no change is lost and none is a 500.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
 from .scim import filter as scim_filter
+from .scim import patch as scim_patch
+from .scim.errors import NotFound, NotModified, PreconditionFailed, Throttled
 from .scim.listing import list_response
 from .scim.paging import ListQuery
 from .scim.projection import project
-from .scim.representation import representation
+from .scim.representation import etag_matches, representation
 from .scim.resource_types import ResourceType
-from .store import Store, Stored
+from .scim.validation import normalize
+from .store import Store, Stored, VersionConflict
+
+# Attempts at a change that keeps losing races to other writers before the client is told to retry (429).
+MAX_ATTEMPTS = 8
 
 MAX_ID_BYTES = 256
 
@@ -19,18 +37,33 @@ def search(store: Store, idp_id: str, resource_type: ResourceType, query: ListQu
     Equality on `id` or a unique attribute (alone or joined with `and`) is answered from keys in one read;
     any other filter is evaluated over the tenant's resources, read with Query (bounded by the store).
     """
-    expr = query.filter
+    if query.filter is None and query.count == 0:
+        return list_response([], total_results=store.count(idp_id, resource_type.name), start_index=query.start_index)
+    return _page(_matching(store, idp_id, resource_type, query.filter, tenant_url), query)
+
+
+def search_all(
+    store: Store, idp_id: str, resource_types: list[ResourceType], query: ListQuery, tenant_url: str
+) -> dict:
+    """`POST /.search` at the Tenant URL (RFC 7644 §3.4.3): the matches of every resource type, one after another."""
+    matching = [r for rt in resource_types for r in _matching(store, idp_id, rt, query.filter, tenant_url)]
+    return _page(matching, query)
+
+
+def _matching(
+    store: Store, idp_id: str, resource_type: ResourceType, expr: scim_filter.Filter | None, tenant_url: str
+) -> list[dict]:
     lookup = _key_lookup(expr, resource_type) if expr is not None else None
     if lookup is not None:
         found = _lookup(store, idp_id, resource_type, lookup)
         candidates = [found] if found is not None else []
-    elif expr is None and query.count == 0:
-        return list_response([], total_results=store.count(idp_id, resource_type.name), start_index=query.start_index)
     else:
         candidates = store.scan_tenant(idp_id, resource_type.name)
-
     shown = (_show(resource_type, stored, tenant_url) for stored in candidates)
-    matching = [r for r in shown if expr is None or scim_filter.matches(expr, r, resource_type.is_case_exact)]
+    return [r for r in shown if expr is None or scim_filter.matches(expr, r, resource_type.is_case_exact)]
+
+
+def _page(matching: list[dict], query: ListQuery) -> dict:
     start = query.start_index - 1
     page = matching[start : start + query.count]
     resources = [project(r, query.attributes, query.excluded_attributes) for r in page]
@@ -76,3 +109,131 @@ def _lookup(store: Store, idp_id: str, resource_type: ResourceType, expr: scim_f
         if found is not None:
             return found
     return None
+
+
+# --- single resources ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A resource as a response shows it, with its version for the ETag header."""
+
+    body: dict
+    version: int
+
+
+def create(store: Store, idp_id: str, resource_type: ResourceType, body: Any, tenant_url: str) -> Shown:
+    attributes = normalize(resource_type, body)
+    password = attributes.pop("password", None)
+    now = timestamp()
+    stored = Stored(str(uuid.uuid4()), attributes, now, now, 1, hash_password(password))
+    store.create(idp_id, resource_type.name, stored, unique_keys(resource_type, attributes))
+    return _shown(resource_type, stored, tenant_url)
+
+
+def get(
+    store: Store, idp_id: str, resource_type: ResourceType, resource_id: str, tenant_url: str,
+    if_none_match: str | None = None,
+) -> Shown:
+    stored = _read(store, idp_id, resource_type, resource_id)
+    if etag_matches(if_none_match, stored.version):
+        raise NotModified("The resource has not changed.", headers={"ETag": f'W/"{stored.version}"'})
+    return _shown(resource_type, stored, tenant_url)
+
+
+def replace(
+    store: Store, idp_id: str, resource_type: ResourceType, resource_id: str, body: Any, tenant_url: str,
+    if_match: str | None = None,
+) -> Shown:
+    """PUT: the resource becomes what was sent (read-only attributes aside; a password not sent is kept)."""
+    attributes = normalize(resource_type, body)
+    password = attributes.pop("password", None)
+
+    def change(current: Stored) -> tuple[dict, str | None]:
+        return attributes, hash_password(password) if password is not None else current.password
+
+    return _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, change)
+
+
+def patch(
+    store: Store, idp_id: str, resource_type: ResourceType, resource_id: str, body: Any, tenant_url: str,
+    if_match: str | None = None,
+) -> Shown:
+    def change(current: Stored) -> tuple[dict, str | None]:
+        shown = _show(resource_type, current, tenant_url)
+        attributes = scim_patch.apply(resource_type, shown, body)
+        password = attributes.pop("password", None)
+        return attributes, hash_password(password) if password is not None else current.password
+
+    return _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, change)
+
+
+def delete(store: Store, idp_id: str, resource_type: ResourceType, resource_id: str, if_match: str | None) -> None:
+    for _ in range(MAX_ATTEMPTS):
+        current = _read(store, idp_id, resource_type, resource_id)
+        _check_if_match(if_match, current)
+        try:
+            store.delete(idp_id, resource_type.name, current, unique_keys(resource_type, current.attributes))
+            return
+        except VersionConflict:
+            if if_match is not None:
+                raise PreconditionFailed("The resource changed since the version in If-Match.") from None
+    raise Throttled("The resource is changing too often to delete now; retry.", retry_after=1)
+
+
+def _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, change) -> Shown:
+    for _ in range(MAX_ATTEMPTS):
+        current = _read(store, idp_id, resource_type, resource_id)
+        _check_if_match(if_match, current)
+        attributes, password = change(current)
+        if attributes == current.attributes and password == current.password:
+            return _shown(resource_type, current, tenant_url)  # nothing changes: no write, same version
+        new = Stored(current.id, attributes, current.created, timestamp(), current.version + 1, password)
+        try:
+            store.update(
+                idp_id, resource_type.name, current, new,
+                unique_keys(resource_type, current.attributes), unique_keys(resource_type, attributes),
+            )
+            return _shown(resource_type, new, tenant_url)
+        except VersionConflict:
+            if if_match is not None:
+                raise PreconditionFailed("The resource changed since the version in If-Match.") from None
+    raise Throttled("The resource is changing too often to update now; retry.", retry_after=1)
+
+
+def _read(store: Store, idp_id: str, resource_type: ResourceType, resource_id: str) -> Stored:
+    stored = store.get(idp_id, resource_type.name, resource_id) if len(resource_id.encode()) <= MAX_ID_BYTES else None
+    if stored is None:
+        raise NotFound(f"{resource_type.name} {resource_id} not found.")
+    return stored
+
+
+def _check_if_match(if_match: str | None, current: Stored) -> None:
+    if if_match is not None and not etag_matches(if_match, current.version):
+        raise PreconditionFailed(f"The resource is at version W/\"{current.version}\", not the one in If-Match.")
+
+
+def _shown(resource_type: ResourceType, stored: Stored, tenant_url: str) -> Shown:
+    return Shown(_show(resource_type, stored, tenant_url), stored.version)
+
+
+def unique_keys(resource_type: ResourceType, attributes: dict) -> dict[str, str]:
+    """The guard key of each unique value the resource has."""
+    return {
+        attribute: resource_type.value_key(attribute, attributes[attribute])
+        for attribute in resource_type.unique
+        if isinstance(attributes.get(attribute), str) and attributes[attribute] != ""
+    }
+
+
+def timestamp() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def hash_password(password: str | None) -> str | None:
+    """A salted scrypt hash (RFC 7643 §4.1.1: the password is write-only and never kept in clear text)."""
+    if password is None:
+        return None
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"

@@ -25,9 +25,14 @@ from .observability import logger
 from .scim.errors import Conflict, ServiceUnavailable, Throttled, TooMany
 
 GUARD_SK = "UNIQUE"
+_VERSION = "version"  # a failed condition that means "the resource changed since it was read"
 # Filters that cannot be answered from keys read the tenant's resources page by page; beyond this many the
 # request is refused with 400 tooMany rather than risk API Gateway's 29 s limit (see docs/limits.md).
 MAX_SCANNED_RESOURCES = 50_000
+
+
+class VersionConflict(Exception):
+    """The resource changed, or was deleted, between our read and our write."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Stored:
     created: str
     last_modified: str
     version: int
+    password: str | None = None  # a salted hash, never the password; never shown to clients
 
 
 def resource_pk(idp_id: str, resource_type: str) -> str:
@@ -56,6 +62,7 @@ def _stored(item: dict) -> Stored:
         created=item["created"],
         last_modified=item["lastModified"],
         version=int(item["version"]),
+        password=item.get("password"),
     )
 
 
@@ -119,36 +126,91 @@ class Store:
     # -- writes ---------------------------------------------------------------------------------------------
 
     def create(self, idp_id: str, resource_type: str, stored: Stored, unique: dict[str, str]) -> None:
-        """Write a new resource and one guard per unique value (`{attribute: value key}`) atomically.
+        """Write a new resource and one guard per unique value (`{attribute: value key}`) in one transaction.
 
-        Raises Conflict naming the attribute whose value is taken.
+        Raises Conflict naming the attribute whose value another resource holds.
         """
         item = self._record(stored)
-        writes = [(resource_pk(idp_id, resource_type), stored.id, item)]
-        writes += [(guard_pk(idp_id, resource_type, attr, key), GUARD_SK, item) for attr, key in unique.items()]
-        actions = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {"pk": {"S": pk}, "sk": {"S": sk}, **body},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-            for pk, sk, body in writes
+        actions = [self._put(resource_pk(idp_id, resource_type), stored.id, item, "attribute_not_exists(pk)")]
+        reasons = ["id"]
+        for attribute, key in unique.items():
+            actions.append(self._put(guard_pk(idp_id, resource_type, attribute, key), GUARD_SK, self._copy(item),
+                                     "attribute_not_exists(pk)"))
+            reasons.append(attribute)
+        self._transact(actions, reasons)
+
+    def update(
+        self, idp_id: str, resource_type: str, current: Stored, new: Stored,
+        current_unique: dict[str, str], new_unique: dict[str, str],
+    ) -> None:
+        """Replace `current` by `new` if nobody changed it since it was read (its version), moving the guards of
+        unique values that changed and refreshing the copies in the others, all in one transaction.
+
+        Raises VersionConflict when the resource changed (or vanished) meanwhile, Conflict when a new unique value
+        is taken.
+        """
+        item = self._record(new)
+        version = {":version": {"N": str(current.version)}}
+        actions = [self._put(resource_pk(idp_id, resource_type), new.id, item, "version = :version", version)]
+        reasons = [_VERSION]
+        owner = {":id": {"S": current.id}}
+        for attribute in sorted(set(current_unique) | set(new_unique)):
+            old_key, new_key = current_unique.get(attribute), new_unique.get(attribute)
+            if old_key is not None and old_key == new_key:
+                pk = guard_pk(idp_id, resource_type, attribute, new_key)
+                actions.append(self._put(pk, GUARD_SK, self._copy(item), "id = :id", owner))
+                reasons.append(_VERSION)
+                continue
+            if old_key is not None:
+                pk = guard_pk(idp_id, resource_type, attribute, old_key)
+                actions.append(self._delete(pk, GUARD_SK, "id = :id", owner))
+                reasons.append(_VERSION)
+            if new_key is not None:
+                pk = guard_pk(idp_id, resource_type, attribute, new_key)
+                actions.append(self._put(pk, GUARD_SK, self._copy(item), "attribute_not_exists(pk)"))
+                reasons.append(attribute)
+        self._transact(actions, reasons)
+
+    def delete(self, idp_id: str, resource_type: str, current: Stored, unique: dict[str, str]) -> None:
+        """Delete a resource and its guards if it is still the version read; VersionConflict otherwise."""
+        owner = {":id": {"S": current.id}}
+        version = {":version": {"N": str(current.version)}}
+        actions = [self._delete(resource_pk(idp_id, resource_type), current.id, "version = :version", version)]
+        actions += [
+            self._delete(guard_pk(idp_id, resource_type, attribute, key), GUARD_SK, "id = :id", owner)
+            for attribute, key in unique.items()
         ]
-        names = ["id", *unique]
-        self._transact(actions, names)
+        self._transact(actions, [_VERSION] * len(actions))
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
     def _record(self, stored: Stored) -> dict:
-        return {
+        record = {
             "id": {"S": stored.id},
             "resource": self._serialize(stored.attributes),
             "created": {"S": stored.created},
             "lastModified": {"S": stored.last_modified},
             "version": {"N": str(stored.version)},
         }
+        if stored.password is not None:
+            record["password"] = {"S": stored.password}
+        return record
+
+    @staticmethod
+    def _copy(record: dict) -> dict:
+        """What a guard keeps of its resource: everything but the password hash."""
+        return {key: value for key, value in record.items() if key != "password"}
+
+    def _put(self, pk: str, sk: str, body: dict, condition: str, values: dict | None = None) -> dict:
+        put = {"TableName": self._table, "Item": {"pk": {"S": pk}, "sk": {"S": sk}, **body},
+               "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def _delete(self, pk: str, sk: str, condition: str, values: dict) -> dict:
+        return {"Delete": {"TableName": self._table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                           "ConditionExpression": condition, "ExpressionAttributeValues": values}}
 
     def _item(self, item: dict) -> dict:
         return {key: self._deserialize(value) for key, value in item.items()}
@@ -160,7 +222,9 @@ class Store:
         item = response.get("Item")
         return self._item(item) if item else None
 
-    def _transact(self, actions: list[dict], names: list[str]) -> None:
+    def _transact(self, actions: list[dict], reasons: list[str]) -> None:
+        """Run a transaction; `reasons[i]` says what a failed condition on action i means: `_VERSION` (the resource
+        changed meanwhile) or the name of the unique attribute whose value is taken."""
         from botocore.exceptions import ClientError
 
         try:
@@ -168,11 +232,14 @@ class Store:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
-            reasons = error.response.get("CancellationReasons", [])
-            for name, reason in zip(names, reasons):
-                if reason.get("Code") == "ConditionalCheckFailed":
-                    raise Conflict(f"A resource with this {name} already exists.") from None
-            raise Throttled("The request conflicted with another one in flight; retry.") from None
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            failed = [reason for reason, code in zip(reasons, codes) if code == "ConditionalCheckFailed"]
+            if _VERSION in failed:
+                raise VersionConflict() from None
+            if failed:
+                raise Conflict(f"A resource with this {failed[0]} already exists.") from None
+            # Another transaction on the same items was in flight (TransactionConflict): a lost race.
+            raise VersionConflict() from None
 
     def _call(self, operation: str, **request: Any) -> dict:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -20,11 +20,12 @@ import sys
 import threading
 import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from . import template
 from .events import build_event, match_route
@@ -174,6 +175,26 @@ class LocalApi:
         else:
             data = payload.encode("utf-8")
         return int(result["statusCode"]), response_headers, data
+
+
+def wsgi_app(api: LocalApi) -> Any:
+    """The same front as a WSGI application, for in-process clients (the compliance suite in the tests)."""
+
+    def application(environ: dict, start_response: Any) -> list[bytes]:
+        target = quote(environ.get("PATH_INFO", ""), safe="/:@!$&'()*+,;=-._~")
+        if environ.get("QUERY_STRING"):
+            target = f"{target}?{environ['QUERY_STRING']}"
+        headers = [(key[5:].replace("_", "-").title(), value) for key, value in environ.items()
+                   if key.startswith("HTTP_")]
+        if environ.get("CONTENT_TYPE"):
+            headers.append(("Content-Type", environ["CONTENT_TYPE"]))
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        status, response_headers, data = api.handle(environ["REQUEST_METHOD"], target, headers, body)
+        start_response(f"{status} {HTTPStatus(status).phrase}", [*response_headers.items(),
+                                                                  ("Content-Length", str(len(data)))])
+        return [data]
+
+    return application
 
 
 def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:

@@ -15,13 +15,13 @@ from .schemas import ENTERPRISE_USER, GROUP, SCHEMAS, USER
 
 # What ServiceProviderConfig advertises. These must say only what the service really does: each one is switched on
 # by the change that implements the feature, never ahead of it (Entra and the validator act on what is advertised).
-PATCH_SUPPORTED = False
+PATCH_SUPPORTED = True
 BULK_SUPPORTED = False
 FILTER_SUPPORTED = True
 MAX_RESULTS = MAX_PAGE_SIZE
-CHANGE_PASSWORD_SUPPORTED = False
+CHANGE_PASSWORD_SUPPORTED = True
 SORT_SUPPORTED = False
-ETAG_SUPPORTED = False
+ETAG_SUPPORTED = True
 
 SERVICE_PROVIDER_CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"

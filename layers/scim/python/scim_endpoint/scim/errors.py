@@ -41,6 +41,24 @@ class InvalidSyntax(BadRequest):
     scim_type = "invalidSyntax"
 
 
+class InvalidPath(BadRequest):
+    scim_type = "invalidPath"
+
+
+class NoTarget(BadRequest):
+    scim_type = "noTarget"
+
+
+class Mutability(BadRequest):
+    scim_type = "mutability"
+
+
+class NotModified(ScimError):
+    """304 for a conditional GET whose ETag still matches (RFC 7644 §3.14); it has no body."""
+
+    status = 304
+
+
 class Unauthorized(ScimError):
     """401: the bearer token is missing, malformed, unknown or revoked."""
 

@@ -13,7 +13,9 @@ def representation(
     resource_type: ResourceType, resource_id: str, attributes: dict, created: str, last_modified: str,
     version: int, tenant_url: str,
 ) -> dict:
-    body = {"schemas": attributes.get("schemas") or [resource_type.schema], "id": resource_id}
+    # `schemas` says what the resource holds: its core schema, and each extension it has attributes of.
+    present = [urn for urn in resource_type.extensions if attributes.get(urn)]
+    body = {"schemas": [resource_type.schema, *present], "id": resource_id}
     body.update((key, value) for key, value in attributes.items() if key != "schemas")
     body["meta"] = {
         "resourceType": resource_type.name,
@@ -23,3 +25,12 @@ def representation(
         "version": etag(version),
     }
     return body
+
+
+def etag_matches(header: str | None, version: int) -> bool:
+    """Whether an If-Match / If-None-Match header names this version: `*`, or a list of (weak or strong) tags."""
+    if header is None:
+        return False
+    tags = [tag.strip() for tag in header.split(",")]
+    wanted = f'"{version}"'
+    return any(tag == "*" or tag.removeprefix("W/") == wanted for tag in tags)

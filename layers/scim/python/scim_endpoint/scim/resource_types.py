@@ -25,6 +25,10 @@ class ResourceType:
     unique: dict[str, bool]
     # Attributes (and sub-attributes, as "attr.sub") compared case-sensitively in filters (caseExact true).
     case_exact: frozenset[str]
+    # Schema extensions whose attributes the resource may carry, under the extension's URN.
+    extensions: tuple[str, ...] = ()
+    # URIs a client may list in `schemas`: the resource's own, its extensions, and what Entra is known to send.
+    accepted_schemas: frozenset[str] = frozenset()
 
     def unique_attribute(self, name: str) -> str | None:
         """The canonical spelling of a unique attribute named in any case, or None."""
@@ -63,6 +67,15 @@ USER = ResourceType(
     schema=USER_SCHEMA,
     unique={"userName": True, "externalId": False},
     case_exact=_case_exact(USER_SCHEMA, ENTERPRISE_USER_SCHEMA),
+    extensions=(ENTERPRISE_USER_SCHEMA,),
+    accepted_schemas=frozenset(
+        {
+            USER_SCHEMA,
+            ENTERPRISE_USER_SCHEMA,
+            # Entra's documentation sends the enterprise URN without its last colon (entra-provisioning.md §2.3).
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0User",
+        }
+    ),
 )
 
 GROUP = ResourceType(
@@ -71,4 +84,7 @@ GROUP = ResourceType(
     schema=GROUP_SCHEMA,
     unique={"displayName": True, "externalId": False},
     case_exact=_case_exact(GROUP_SCHEMA),
+    accepted_schemas=frozenset(
+        {GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"}  # Entra's create
+    ),
 )
