@@ -38,6 +38,7 @@ build: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/connection.py
+	$(BIN)/python bench/users.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -12,6 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
 from .scim import filter as scim_filter
@@ -37,8 +38,16 @@ def search(store: Store, idp_id: str, resource_type: ResourceType, query: ListQu
     Equality on `id` or a unique attribute (alone or joined with `and`) is answered from keys in one read;
     any other filter is evaluated over the tenant's resources, read with Query (bounded by the store).
     """
-    if query.filter is None and query.count == 0:
-        return list_response([], total_results=store.count(idp_id, resource_type.name), start_index=query.start_index)
+    if query.filter is None:
+        # No filter: count with a COUNT query and read only up to the end of the page asked for.
+        total = store.count(idp_id, resource_type.name)
+        start = query.start_index - 1
+        page = islice(store.scan_tenant(idp_id, resource_type.name), start, start + query.count) if query.count else ()
+        resources = [
+            project(_show(resource_type, stored, tenant_url), query.attributes, query.excluded_attributes)
+            for stored in page
+        ]
+        return list_response(resources, total_results=total, start_index=query.start_index)
     return _page(_matching(store, idp_id, resource_type, query.filter, tenant_url), query)
 
 

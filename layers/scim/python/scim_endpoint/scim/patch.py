@@ -27,7 +27,14 @@ OPERATIONS = ("add", "replace", "remove")
 _COMMON = {
     "externalid": {"name": "externalId", "type": "string", "multiValued": False, "mutability": "readWrite"},
     "id": {"name": "id", "type": "string", "multiValued": False, "mutability": "readOnly"},
-    "meta": {"name": "meta", "type": "complex", "multiValued": False, "mutability": "readOnly", "subAttributes": []},
+    # With its sub-attributes, so that `meta.created` is refused as read-only rather than as an unknown path.
+    "meta": {
+        "name": "meta", "type": "complex", "multiValued": False, "mutability": "readOnly",
+        "subAttributes": [
+            {"name": name, "type": "string", "multiValued": False, "mutability": "readOnly"}
+            for name in ("resourceType", "created", "lastModified", "location", "version")
+        ],
+    },
     "schemas": {"name": "schemas", "type": "string", "multiValued": True, "mutability": "readOnly"},
 }
 
@@ -261,18 +268,28 @@ def _operate(resource_type: ResourceType, working: dict, op: str, target: Target
             container[target.name] = incoming
         else:
             existing = container.get(target.name) or []
-            container[target.name] = existing + [v for v in incoming if v not in existing]
+            added = existing + [v for v in incoming if v not in existing]
+            if any(isinstance(v, dict) and v.get("primary") is True for v in incoming):
+                added = _demote_primaries(added, keep=[i for i, v in enumerate(added) if v in incoming])
+            container[target.name] = added
     elif definition["type"] == "complex":
         current = container.get(target.name)
         current = dict(current) if isinstance(current, dict) else {}
+        manager = definition["name"] == "manager"
         if target.sub is not None:
+            if manager and target.sub["name"] == "value" and current.get("value") != value:
+                current.pop("$ref", None)  # another manager: the old $ref would point at the previous one
             current[target.sub["name"]] = value
         else:
-            incoming = attribute_value(definition, value, target.name) or {}
-            # RFC 7644 §3.5.2.1/3: sub-attributes not in the value are left as they are.
-            current.update(incoming)
-            if not incoming:
-                current = {}  # e.g. the manager "removed" with {"value": ""}
+            incoming = attribute_value(definition, value, target.name)
+            if manager:
+                # Its sub-attributes name one user, so a new manager replaces the old one whole (no stale $ref);
+                # replacing it with a value amounting to nothing, e.g. the validator's {"value": ""}, removes it.
+                current = incoming or ({} if op == "replace" else current)
+            elif incoming:
+                # RFC 7644 §3.5.2.1/3: sub-attributes not in the value are left as they are (so a value holding only
+                # nulls changes nothing, rather than emptying the attribute).
+                current.update(incoming)
         container[target.name] = current or None
     else:
         container[target.name] = value
@@ -284,7 +301,8 @@ def _set_filtered(resource_type: ResourceType, container: dict, op: str, target:
         raise InvalidPath(f"'{target.name}' is single-valued; only remove takes a value filter on it.")
     elements = list(current) if isinstance(current, list) else []
     matched = [i for i, e in enumerate(elements) if _matches(resource_type, target, e)]
-    if not matched:
+    created = not matched
+    if created:
         # Entra adds `emails[type eq "work"].value` when there is no work e-mail yet: build the entry the filter
         # describes (only possible when the filter is equalities joined by `and`).
         entry = _entry_from_filter(target)
@@ -297,11 +315,36 @@ def _set_filtered(resource_type: ResourceType, container: dict, op: str, target:
         if target.sub is not None:
             element[target.sub["name"]] = value
         elif isinstance(value, dict):
-            element = {**element, **value} if op == "add" else dict(value)
+            # A replace replaces the matching values whole; an entry just built from the filter keeps what the
+            # filter says of it (else `replace emails[type eq "work"]` would make an e-mail without a type).
+            element = {**element, **value} if op == "add" or created else dict(value)
         else:
             raise InvalidValue(f"The value for '{target.name}[...]' must be a JSON object.")
         elements[index] = element
+    # A value this operation made primary (or built primary from the filter) leaves no other value primary.
+    sets_primary = target.sub["name"] == "primary" if target.sub else _get_ci(value, "primary") is not None
+    if (created or sets_primary) and any(_is_true(_get_ci(elements[i], "primary")) for i in matched):
+        elements = _demote_primaries(elements, keep=matched)
     container[target.name] = elements
+
+
+def _demote_primaries(elements: list, keep: list[int]) -> list:
+    """RFC 7644 §3.5.2: setting one value's `primary` to true sets it to false on every other value."""
+    return [
+        {**e, **{k: False for k in e if k.lower() == "primary"}} if i not in keep and isinstance(e, dict) else e
+        for i, e in enumerate(elements)
+    ]
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _get_ci(element: Any, name: str) -> Any:
+    # Values set by this PATCH are not normalized yet: `{"Primary": "True"}` is possible.
+    if not isinstance(element, dict):
+        return None
+    return next((v for k, v in element.items() if k.lower() == name), None)
 
 
 def _remove(resource_type: ResourceType, working: dict, target: Target, value: Any) -> None:

@@ -141,6 +141,8 @@ def attribute_value(definition: dict, value: Any, where: str) -> Any:
     if isinstance(value, list) and definition["type"] == "complex" and definition["name"] == "manager":
         # Entra adds `manager` as a one-element array (entra-provisioning.md §2.5).
         value = value[0] if value else None
+        if value is None:
+            return None  # `[]` is unassigned, as for any list; `_complex` would refuse None as not an object
     return _single(definition, value, where)
 
 
