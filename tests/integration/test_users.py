@@ -1,6 +1,6 @@
-"""The Users endpoint through the real handlers: every create, read, replace, patch and delete that Entra ID and the
-Microsoft validator send (entra-provisioning.md §2.3–2.7, §3, §4, §8), with ETags, uniqueness, write-only passwords,
-privileges and tenant isolation."""
+"""The Users endpoint through the real handlers: every create, read, replace, patch and delete that Entra ID and
+the Microsoft validator send (entra-provisioning.md §2.3–2.7, §3, §4, §8), with ETags, uniqueness, write-only
+passwords, privileges and tenant isolation."""
 
 from __future__ import annotations
 
@@ -764,6 +764,53 @@ def test_patch_with_entra_bodies_answers_200_with_the_user(users: Users, name: s
     assert again == after
 
 
+def test_patch_filtered_paths_create_missing_entries(users: Users) -> None:
+    """§2.5: the other paths of TUT's mapping table (capitalised sub-attributes included), Meta Networks' work phone,
+    and the validator's `[primary eq true]` paths, on a user that has none of those entries yet."""
+    before = users.create(user("paths@contoso.com", name={"givenName": "Pat", "familyName": "Hu"}))
+    after = ok(users.patch(before["id"], patch_op(
+        {"op": "Add", "path": 'phoneNumbers[type eq "work"].value', "value": "+16175551212"},
+        {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "55555555555"},
+        {"op": "Add", "path": 'emails[type eq "other"].Value', "value": "pat@home.example"},
+        {"op": "Add", "path": 'addresses[type eq "work"].streetAddress', "value": "1 Microsoft Way"},
+        {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Redmond"},
+        {"op": "Add", "path": 'addresses[type eq "other"].Formatted', "value": "Somewhere"},
+        {"op": "Replace", "path": "preferredLanguage", "value": "en-US"},
+        {"op": "Replace", "path": "title", "value": "Engineer"},
+    )))
+    assert attributes(after) == {
+        **attributes(before),
+        "phoneNumbers": [{"type": "work", "value": "+16175551212"}, {"type": "mobile", "value": "55555555555"}],
+        "emails": [{"type": "other", "value": "pat@home.example"}],
+        "addresses": [{"type": "work", "streetAddress": "1 Microsoft Way", "locality": "Redmond"},
+                      {"type": "other", "formatted": "Somewhere"}],
+        "preferredLanguage": "en-US",
+        "title": "Engineer",
+    }
+    # The validator's "Replace Attributes": primary-filtered paths mixed with a path-less replace.
+    validator = ok(users.patch(before["id"], patch_op(
+        {"op": "replace", "path": "emails[primary eq true].value", "value": "primary@contoso.com"},
+        {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+16175550000"},
+        {"op": "replace", "value": {"displayName": "Pat Hu", "nickName": "PH", "active": "True"}},
+    )))
+    assert validator["emails"] == [{"type": "other", "value": "pat@home.example"},
+                                   {"primary": True, "value": "primary@contoso.com"}]
+    assert validator["phoneNumbers"][0] == {"type": "work", "value": "+16175550000"}
+    assert (validator["displayName"], validator["nickName"], validator["active"]) == ("Pat Hu", "PH", True)
+    assert users.read(before["id"]) == validator
+    # Entra's removal of a value it no longer has, and the validator's several ops on one attribute.
+    removed = ok(users.patch(before["id"], patch_op(
+        {"op": "Remove", "path": 'phoneNumbers[type eq "mobile"]'},
+        {"op": "Remove", "path": 'addresses[type eq "other"]'},
+        {"op": "add", "path": "nickName", "value": "P"},
+        {"op": "replace", "path": "nickName", "value": "Patty"},
+    )))
+    assert removed["phoneNumbers"] == [{"type": "work", "value": "+16175550000"}]
+    assert removed["addresses"] == [{"type": "work", "streetAddress": "1 Microsoft Way", "locality": "Redmond"}]
+    assert removed["nickName"] == "Patty"
+    assert users.read(before["id"]) == removed
+
+
 def test_disable_keeps_the_user_readable_and_re_enable_restores_it(users: Users) -> None:
     """Validator "Patch User – Disable User": GET by id and the filter both show `active: false`."""
     before = users.create(entra_user("Disabled.User@contoso.com"))
@@ -981,8 +1028,7 @@ def test_delete(users: Users, tenant: Tenant) -> None:
     before = users.create(user("gone@contoso.com", externalId="gone-ext", password=PASSWORD))
     result = users.delete(before["id"])
     assert result.status == 204
-    assert result.body is None
-    assert result.headers.get("content-type") is None or result.body is None
+    assert result.body is None  # no body at all
     body = error(users.get(before["id"]), 404)
     assert body["schemas"] == [ERROR_SCHEMA]
     error(users.delete(before["id"]), 404)

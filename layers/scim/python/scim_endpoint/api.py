@@ -78,13 +78,24 @@ def header(app: APIGatewayRestResolver, name: str) -> str | None:
     return app.current_event.headers.get(name)  # Powertools matches header names case-insensitively
 
 
+class _Resolver(APIGatewayRestResolver):
+    """Powertools keeps the event being resolved on `BaseRouter`, a class every resolver of the process shares; the
+    local server runs several containers of a function as threads of one process, so one request could read
+    another's body, headers or path. Each resolver keeps its own (a container serves one request at a time)."""
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        self.current_event = self._to_proxy_event(event)
+        self.lambda_context = context
+        return super().resolve(event, context)
+
+
 def create_app() -> APIGatewayRestResolver:
     """A resolver whose every route first authenticates the caller and checks the key's privilege.
 
     Under `/Users` the key needs read (GET, `.search`) or write (anything else) on Users, under `/Groups` on Groups;
     any valid key of the IdP may read the discovery endpoints, and the root `/.search` shows only what it may read.
     """
-    app = APIGatewayRestResolver(serializer=to_json)
+    app = _Resolver(serializer=to_json)
 
     def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event

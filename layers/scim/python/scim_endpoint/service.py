@@ -8,7 +8,9 @@ on the fresh version, so no change is lost and none is a 500.
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,12 +24,16 @@ from .scim.listing import list_response
 from .scim.paging import ListQuery
 from .scim.projection import project
 from .scim.representation import etag_matches, representation
-from .scim.resource_types import ResourceType
+from .scim.resource_types import ResourceType, qualify_extensions
 from .scim.validation import normalize
 from .store import Store, Stored, VersionConflict
 
 # Attempts at a change that keeps losing races to other writers before the client is told to retry (429).
 MAX_ATTEMPTS = 8
+# Before another attempt, a random wait of up to this, doubled at each loss (capped), so that writers who lost to
+# each other do not collide again at once: without it, one of ten simultaneous writers can lose eight times.
+RETRY_BASE_SECONDS = 0.005
+RETRY_MAX_SECONDS = 0.2
 
 MAX_ID_BYTES = 256
 
@@ -62,6 +68,7 @@ def search_all(
 def _matching(
     store: Store, idp_id: str, resource_type: ResourceType, expr: scim_filter.Filter | None, tenant_url: str
 ) -> list[dict]:
+    expr = qualify_extensions(expr, resource_type) if expr is not None else None
     lookup = _key_lookup(expr, resource_type) if expr is not None else None
     if lookup is not None:
         found = _lookup(store, idp_id, resource_type, lookup)
@@ -178,7 +185,7 @@ def patch(
 
 
 def delete(store: Store, idp_id: str, resource_type: ResourceType, resource_id: str, if_match: str | None) -> None:
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         current = _read(store, idp_id, resource_type, resource_id)
         _check_if_match(if_match, current)
         try:
@@ -187,11 +194,12 @@ def delete(store: Store, idp_id: str, resource_type: ResourceType, resource_id: 
         except VersionConflict:
             if if_match is not None:
                 raise PreconditionFailed("The resource changed since the version in If-Match.") from None
+            _back_off(attempt)
     raise Throttled("The resource is changing too often to delete now; retry.", retry_after=1)
 
 
 def _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, change) -> Shown:
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         current = _read(store, idp_id, resource_type, resource_id)
         _check_if_match(if_match, current)
         attributes, password = change(current)
@@ -207,7 +215,13 @@ def _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, cha
         except VersionConflict:
             if if_match is not None:
                 raise PreconditionFailed("The resource changed since the version in If-Match.") from None
+            _back_off(attempt)
     raise Throttled("The resource is changing too often to update now; retry.", retry_after=1)
+
+
+def _back_off(attempt: int) -> None:
+    if attempt + 1 < MAX_ATTEMPTS:
+        time.sleep(random.uniform(0, min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**attempt)))
 
 
 def _read(store: Store, idp_id: str, resource_type: ResourceType, resource_id: str) -> Stored:

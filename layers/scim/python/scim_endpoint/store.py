@@ -100,8 +100,8 @@ class Store:
                 seen += 1
                 if seen > MAX_SCANNED_RESOURCES:
                     raise TooMany(
-                        f"This filter would examine more than {MAX_SCANNED_RESOURCES} resources; "
-                        "filter on userName, externalId or id instead."
+                        f"This request would examine more than {MAX_SCANNED_RESOURCES} resources; "
+                        "filter on a unique attribute (userName, displayName, externalId) or id instead."
                     )
                 yield _stored(self._item(item))
             if "LastEvaluatedKey" not in page:

@@ -56,6 +56,12 @@ class LambdaContext:
         return 28_000
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Entra and test suites open many connections at once; the default backlog of 5 resets some of them.
+    request_queue_size = 128
+
+
 class _SerializedWsgi:
     """moto keeps its state in plain dicts; one call at a time keeps a transaction all-or-nothing to concurrent
     readers, as DynamoDB's are."""
@@ -336,12 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     for function in api.functions.values():
         function.warm()
     try:
-        httpd = ThreadingHTTPServer((args.host, args.port), _request_handler(api))
+        httpd = _Server((args.host, args.port), _request_handler(api))
     except OSError as error:
         emulator.stop()
         print(f"scim-local: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
-    httpd.daemon_threads = True
 
     stopping = threading.Event()
 

@@ -267,8 +267,10 @@ def _operate(resource_type: ResourceType, working: dict, op: str, target: Target
         if op == "replace":
             container[target.name] = incoming
         else:
-            existing = container.get(target.name) or []
-            added = existing + [v for v in incoming if v not in existing]
+            added = list(container.get(target.name) or [])
+            for v in incoming:  # one by one: a value sent twice in one add is added once
+                if v not in added:
+                    added.append(v)
             if any(isinstance(v, dict) and v.get("primary") is True for v in incoming):
                 added = _demote_primaries(added, keep=[i for i, v in enumerate(added) if v in incoming])
             container[target.name] = added

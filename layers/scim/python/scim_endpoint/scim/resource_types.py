@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
 from . import schemas
+from . import filter as scim_filter
 from .filter import AttrPath
 
 USER_SCHEMA = schemas.USER
@@ -88,3 +90,20 @@ GROUP = ResourceType(
         {GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"}  # Entra's create
     ),
 )
+
+
+def qualify_extensions(expr: scim_filter.Filter, resource_type: ResourceType) -> scim_filter.Filter:
+    """The filter with extension attributes named without their URN given it, as the resource keeps them under it:
+    Entra checks a manager with `id eq "…" and manager eq "…"` (entra-provisioning.md §2.5)."""
+    if isinstance(expr, (scim_filter.And, scim_filter.Or)):
+        return type(expr)(qualify_extensions(expr.left, resource_type), qualify_extensions(expr.right, resource_type))
+    if isinstance(expr, scim_filter.Not):
+        return scim_filter.Not(qualify_extensions(expr.operand, resource_type))
+    path = expr.path
+    name = path.attr.lower()
+    if path.schema is not None or name in ("id", "externalid", "meta", "schemas") or (
+        name in schemas.attribute_definitions(resource_type.schema)
+    ):
+        return expr
+    urn = next((urn for urn in resource_type.extensions if name in schemas.attribute_definitions(urn)), None)
+    return dataclasses.replace(expr, path=dataclasses.replace(path, schema=urn)) if urn else expr
