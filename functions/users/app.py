@@ -1,7 +1,7 @@
 """The Users endpoint: /v1/scim/{idpId}/Users and /Users/{id}; also the root /.search over all resource types."""
 
-from scim_endpoint import api, service
-from scim_endpoint.scim.paging import parse_list_query, parse_search_request
+from scim_endpoint import api, service, users
+from scim_endpoint.scim.paging import parse_list_query, parse_search_request, projection_parameters
 from scim_endpoint.scim.resource_types import GROUP, USER
 from scim_endpoint.store import store
 
@@ -35,7 +35,8 @@ def create_user(idp_id: str):
 
 @app.get("/v1/scim/<idp_id>/Users/<user_id>")
 def get_user(idp_id: str, user_id: str):
-    found = service.get(store(), idp_id, USER, user_id, api.tenant_url(app), api.header(app, "If-None-Match"))
+    with_groups = users.wants_groups(*projection_parameters(api.query_parameters(app)))
+    found = users.get(store(), idp_id, user_id, api.tenant_url(app), api.header(app, "If-None-Match"), with_groups)
     return api.resource_response(app, found)
 
 
@@ -57,7 +58,7 @@ def patch_user(idp_id: str, user_id: str):
 
 @app.delete("/v1/scim/<idp_id>/Users/<user_id>")
 def delete_user(idp_id: str, user_id: str):
-    service.delete(store(), idp_id, USER, user_id, api.header(app, "If-Match"))
+    users.delete(store(), idp_id, user_id, api.header(app, "If-Match"))
     return api.no_content()
 
 

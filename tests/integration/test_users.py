@@ -15,6 +15,12 @@ import boto3
 import pytest
 
 from tests.conftest import REGION, TABLE_NAME, Tenant, new_guid
+from tests.entra_requests import (
+    COMPAT2020_ADD_DEPARTMENT, COMPAT2020_PRIMARY_AND_PATHLESS, COMPAT_ADD_WITH_FLAG, COMPAT_ADD_WITHOUT_FLAG,
+    COMPAT_REPLACE_WITH_FLAG, COMPAT_REPLACE_WITHOUT_FLAG, DISABLE_PATHLESS, DISABLE_WITH_FLAG, DISABLE_WITHOUT_FLAG,
+    META_CREATE, TUT_CREATE, TUT_DISABLE, TUT_EXAMPLE_2, TUT_EXAMPLE_5_ADD_MANAGER, TUT_RENAME_USER_NAME,
+    TUT_UPDATE_MULTI_VALUED, VALIDATOR_CREATE, VALIDATOR_REMOVE_MANAGER,
+)
 from tests.support import nones
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -186,125 +192,6 @@ def password_matches(stored: str, password: str) -> bool:
 
 
 # --- create: the bodies of §2.3 ------------------------------------------------------------------------------------
-
-TUT_CREATE = {
-    "schemas": [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-    "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
-    "active": True,
-    "emails": [{
-        "primary": True,
-        "type": "work",
-        "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"
-    }],
-    "meta": {
-        "resourceType": "User"
-    },
-    "name": {
-        "formatted": "givenName familyName",
-        "familyName": "familyName",
-        "givenName": "givenName"
-    },
-    "roles": []
-}
-
-TUT_EXAMPLE_2 = {
-    "schemas":
-    [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
-    "externalId": "jyoung",
-    "userName": "jyoung@testuser.com",
-    "active": True,
-    "addresses": None,
-    "displayName": "Joy Young",
-    "emails": [
-        {
-            "type": "work",
-            "value": "jyoung@Contoso.com",
-            "primary": True}],
-    "meta": {
-        "resourceType": "User"},
-    "name": {
-        "familyName": "Young",
-        "givenName": "Joy"},
-    "phoneNumbers": None,
-    "preferredLanguage": None,
-    "title": None,
-    "department": None,
-    "manager": None}
-
-VALIDATOR_CREATE = {
-    "userName": "julien.vonrueden@ondricka.us",
-    "active": True,
-    "displayName": "NDSQQTECVAAC",
-    "title": "CJSGUNOAAMMQ",
-    "emails": [
-        {"type": "work", "value": "thaddeus@hammes.info", "primary": True}
-    ],
-    "preferredLanguage": "hi",
-    "name": {
-        "givenName": "Elfrieda",
-        "familyName": "Urban",
-        "formatted": "Myah",
-        "middleName": "Cindy",
-        "honorificPrefix": "Minerva",
-        "honorificSuffix": "Micaela"
-    },
-    "addresses": [
-        {
-            "type": "work",
-            "formatted": "ZQEHBLETAAQE",
-            "streetAddress": "25928 Katlyn Row",
-            "locality": "YRAKBQCGOHZF",
-            "region": "XCCVLAIDMQYR",
-            "postalCode": "cx47 4mz",
-            "primary": True,
-            "country": "Sierra Leone"
-        }
-    ],
-    "phoneNumbers": [
-        {"type": "work", "value": "10-040-1308", "primary": True},
-        {"type": "mobile", "value": "10-040-1308"},
-        {"type": "fax", "value": "10-040-1308"}
-    ],
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-        "employeeNumber": "OXYYEGWVLTGW",
-        "department": "ZYWTBPDFHIIP",
-        "costCenter": "ASHTVSKANCGL",
-        "organization": "DPQRRHJMBXZE",
-        "division": "WXNFEJQDRAVI",
-        "manager": {"value": "XYMKVVRYDIOO"}
-    },
-    "roles": [
-        {
-            "primary": "True",
-            "display": "MRONYWGFFHXQ",
-            "value": "WDEIISGWWQBE",
-            "type": "XVTUOHMYUFRL"
-        }
-    ],
-    "userType": "GZILLRZCFPNC",
-    "nickName": "FOGSIQTKHIPG",
-    "locale": "RJWNTUNNOHNZ",
-    "timezone": "America/Guayaquil",
-    "profileUrl": "BAPNQLJSRQGD",
-    "schemas": [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-    ]
-}
-
-META_CREATE = {
-    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-    "userName": "alice@contoso.com",
-    "active": True,
-    "name": {"givenName": "Alice", "familyName": "Smith"},
-    "phoneNumbers": [{"type": "work", "value": "+16175551212"}],
-    "meta": {"resourceType": "User"}
-}
 
 # REF Postman "Post user OMalley" (§2.3, §8): `null` sub-values in addresses, `meta` dates in a POST, "True" strings.
 REF_CREATE = {
@@ -595,121 +482,47 @@ def _emails(value: str, **extra: Any) -> list[dict]:
 PATCHES = {
     # §2.5 TUT "Update User [Multi-valued properties]"
     "tut-multi-valued": (
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [
-                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com"},
-                {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
-            ],
-        },
+        TUT_UPDATE_MULTI_VALUED,
         lambda u: {**u, "emails": _emails("updatedEmail@microsoft.com"),
                    "name": {**u["name"], "familyName": "updatedFamilyName"}},
     ),
     # §2.5 TUT single-valued: rename userName
     "tut-rename": (
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{
-                "op": "Replace",
-                "path": "userName",
-                "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
-            }]
-        },
+        TUT_RENAME_USER_NAME,
         lambda u: {**u, "userName": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"},
     ),
     # §2.5 COMPAT: replace multiple attributes, without the flag
     "compat-replace-default": (
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [
-                {"op": "Replace", "path": "displayName", "value": "Pvlo"},
-                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "TestBcwqnm@test.microsoft.com"},
-                {"op": "Replace", "path": "name.givenName", "value": "Gtfd"},
-                {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
-                {"op": "Replace", "path": "externalId", "value": "Eqpj"},
-                {"op": "Replace",
-                 "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
-                 "value": "Eqpj"},
-            ],
-        },
+        COMPAT_REPLACE_WITHOUT_FLAG,
         lambda u: {**u, "displayName": "Pvlo", "emails": _emails("TestBcwqnm@test.microsoft.com"),
                    "name": {**u["name"], "givenName": "Gtfd", "familyName": "Pkqf"}, "externalId": "Eqpj",
                    ENTERPRISE: {**u[ENTERPRISE], "employeeNumber": "Eqpj"}},
     ),
     # §2.5 COMPAT: the same with aadOptscim062020 (path-less value with dotted and URN keys)
     "compat-replace-flag": (
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [
-                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "TestMhvaes@test.microsoft.com"},
-                {"op": "replace", "value": {
-                    "displayName": "Bjfe",
-                    "name.givenName": "Kkom",
-                    "name.familyName": "Unua",
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq",
-                }},
-            ],
-        },
+        COMPAT_REPLACE_WITH_FLAG,
         lambda u: {**u, "displayName": "Bjfe", "emails": _emails("TestMhvaes@test.microsoft.com"),
                    "name": {**u["name"], "givenName": "Kkom", "familyName": "Unua"},
                    ENTERPRISE: {**u[ENTERPRISE], "employeeNumber": "Aklq"}},
     ),
     # §2.5 COMPAT: add a single-valued string attribute, both cases of op
-    "compat-add-default": (
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "Add", "path": "nickName", "value": "Babs"}]},
-        lambda u: {**u, "nickName": "Babs"},
-    ),
-    "compat-add-flag": (
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "add", "path": "nickName", "value": "Babs"}]},
-        lambda u: {**u, "nickName": "Babs"},
-    ),
+    "compat-add-default": (COMPAT_ADD_WITHOUT_FLAG, lambda u: {**u, "nickName": "Babs"}),
+    "compat-add-flag": (COMPAT_ADD_WITH_FLAG, lambda u: {**u, "nickName": "Babs"}),
     # §2.5 COMPAT2020: primary as a boolean, path-less active + userName
     "compat2020-primary-pathless": (
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [
-                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "someone@contoso.com"},
-                {"op": "replace", "path": "emails[type eq \"work\"].primary", "value": True},
-                {"op": "replace", "value": {"active": False, "userName": "someone"}},
-            ],
-        },
+        COMPAT2020_PRIMARY_AND_PATHLESS,
         lambda u: {**u, "emails": _emails("someone@contoso.com"), "active": False, "userName": "someone"},
     ),
     # §2.5 COMPAT2020: add on an extension URN path
     "compat2020-add-department": (
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{
-                "op": "add",
-                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-                "value": "Tech Infrastructure",
-            }],
-        },
+        COMPAT2020_ADD_DEPARTMENT,
         lambda u: {**u, ENTERPRISE: {**u[ENTERPRISE], "department": "Tech Infrastructure"}},
     ),
     # §2.6 disable, without and with the flag, TUT's order of keys, and path-less
-    "disable-default": (
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "Replace", "path": "active", "value": "False"}]},
-        lambda u: {**u, "active": False},
-    ),
-    "disable-flag": (
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "replace", "path": "active", "value": False}]},
-        lambda u: {**u, "active": False},
-    ),
-    "disable-tut": (
-        {"Operations": [{"op": "Replace", "path": "active", "value": False}],
-         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]},
-        lambda u: {**u, "active": False},
-    ),
-    "disable-pathless": (
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "replace", "value": {"active": False}}]},
-        lambda u: {**u, "active": False},
-    ),
+    "disable-default": (DISABLE_WITHOUT_FLAG, lambda u: {**u, "active": False}),
+    "disable-flag": (DISABLE_WITH_FLAG, lambda u: {**u, "active": False}),
+    "disable-tut": (TUT_DISABLE, lambda u: {**u, "active": False}),
+    "disable-pathless": (DISABLE_PATHLESS, lambda u: {**u, "active": False}),
     "disable-lowercase-string": (
         {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
          "Operations": [{"op": "REPLACE", "path": "Active", "value": "false"}]},
@@ -717,20 +530,7 @@ PATCHES = {
     ),
     # §2.5 TUT Example 5: the manager added with a bare path and an array value
     "manager-add": (
-        {
-            "schemas":
-            [
-                "urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations":
-            [
-                {
-                    "op": "Add",
-                    "path": "manager",
-                    "value":
-                    [
-                        {
-                            "$ref": "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
-                            "value": "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"}]}]},
+        TUT_EXAMPLE_5_ADD_MANAGER,
         lambda u: {**u, ENTERPRISE: {**u[ENTERPRISE], "manager": {
             "$ref": "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
             "value": "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"}}},
@@ -814,8 +614,7 @@ def test_patch_filtered_paths_create_missing_entries(users: Users) -> None:
 def test_disable_keeps_the_user_readable_and_re_enable_restores_it(users: Users) -> None:
     """Validator "Patch User – Disable User": GET by id and the filter both show `active: false`."""
     before = users.create(entra_user("Disabled.User@contoso.com"))
-    disable = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
-    disabled = ok(users.patch(before["id"], disable))
+    disabled = ok(users.patch(before["id"], DISABLE_WITHOUT_FLAG))
     assert disabled["active"] is False
     assert users.read(before["id"])["active"] is False
     (found,) = users.filter('userName eq "disabled.user@contoso.com"')
@@ -846,18 +645,7 @@ def test_manager_add_remove_by_empty_value_and_by_filter(users: Users) -> None:
     assert found["totalResults"] == 1 and found["Resources"] == [{"schemas": added["schemas"], "id": user_id}]
 
     # Validator "Patch User – Remove Manager": replace with {"value": ""}.
-    removed = ok(users.patch(user_id, {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [
-            {
-                "op": "replace",
-                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
-                "value": {
-                    "value": ""
-                }
-            }
-        ]
-    }))
+    removed = ok(users.patch(user_id, VALIDATOR_REMOVE_MANAGER))
     assert "manager" not in removed[ENTERPRISE]
     assert attributes(removed) == attributes(before)
     assert ok(users.list(f"filter={query}"))["totalResults"] == 0

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from scim_endpoint.local.server import state_file
+from tests.entra_requests import DISABLE_WITHOUT_FLAG
 from tests.smoke.test_local_server import (
     ERROR_SCHEMA, LIST_RESPONSE, STOP_TIMEOUT_SECONDS, content_type, free_port, read_state, start_server, wait_for,
 )
@@ -248,8 +249,7 @@ def test_entra_user_lifecycle(server: Server) -> None:
     assert http("GET", f"{url}/Users/{user_id}", token).body == patched.body
 
     # Disable, "False" as Entra sends it: still readable by id and by the filter.
-    disabled = http("PATCH", f"{url}/Users/{user_id}", token, {
-        "schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})
+    disabled = http("PATCH", f"{url}/Users/{user_id}", token, DISABLE_WITHOUT_FLAG)
     assert disabled.status == 200 and disabled.body["active"] is False
     assert http("GET", f"{url}/Users/{user_id}", token).body["active"] is False
     (found,) = listed(http("GET", f"{url}/Users?filter=userName+eq+%22{encoded}%22", token))

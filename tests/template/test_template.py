@@ -77,7 +77,9 @@ def routes(functions: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
     for name, function in functions.items():
         for event_name, event in function["Properties"].get("Events", {}).items():
-            assert event["Type"] == "Api", f"{name}.{event_name}: only REST API events are expected"
+            assert event["Type"] in ("Api", "DynamoDB"), f"{name}.{event_name}: unexpected event type"
+            if event["Type"] != "Api":
+                continue
             props = event["Properties"]
             assert props.get("RestApiId") == {"Ref": "ScimApi"}, f"{name}.{event_name} is not on ScimApi"
             key = (props["Method"].upper(), props["Path"])
@@ -258,7 +260,7 @@ def test_discovery_has_no_dynamodb_access(resources: dict[str, Any]) -> None:
     assert not [action for action in actions if action.lower().startswith("dynamodb:")]
 
 
-@pytest.mark.parametrize("function", ["UsersFunction", "GroupsFunction"])
+@pytest.mark.parametrize("function", ["UsersFunction", "GroupsFunction", "CleanupFunction"])
 def test_table_access_is_scoped_to_the_table(resources: dict[str, Any], function: str) -> None:
     table_statements = [s for a, s in _function_actions(resources, function) if a.startswith("dynamodb:")]
     assert table_statements, f"{function} has no table access"
@@ -274,6 +276,9 @@ def test_secrets_access_is_scoped_to_the_idp_prefix(
 ) -> None:
     for name in functions:
         secret_statements = [s for a, s in _function_actions(resources, name) if a.startswith("secretsmanager:")]
+        if name == "CleanupFunction":
+            assert not secret_statements, "the stream's consumer serves no request: it needs no API keys"
+            continue
         assert secret_statements, f"{name} cannot read the IdP secrets"
         for statement in secret_statements:
             assert _as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"], name
@@ -458,3 +463,21 @@ def test_shared_layer_build_leaves_out_dev_only_code(tmp_path: Path) -> None:
         if p.relative_to(package).parts[0] != "local"
     )
     assert shipped == expected
+
+
+def test_removals_from_the_table_stream_feed_the_cleanup(resources: dict[str, Any]) -> None:
+    """A deleted group's members are deleted after the fact, by the stream's consumer (docs/groups.md)."""
+    assert resources["Table"]["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+    consumers = {
+        name: event
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "DynamoDB"
+    }
+    assert list(consumers) == ["CleanupFunction"]
+    props = consumers["CleanupFunction"]["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] > 0
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert patterns == [{"eventName": ["REMOVE"]}]

@@ -154,7 +154,11 @@ def _walk(value: Any) -> list[str]:
 
 def test_table_definition() -> None:
     definition = table_definition()
-    assert set(definition) == {"AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes"}
+    assert set(definition) == {
+        "AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes", "StreamSpecification"
+    }
+    # The local table has the template's stream too, so the local server can run its consumer.
+    assert definition["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     assert not [key for key in _walk(definition) if key == "Ref" or key.startswith("Fn::")], "intrinsics left"
     assert definition["BillingMode"] == "PAY_PER_REQUEST"
     assert definition["KeySchema"] == [

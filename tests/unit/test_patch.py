@@ -10,6 +10,11 @@ import pytest
 from scim_endpoint.scim import patch
 from scim_endpoint.scim.errors import ScimError
 from scim_endpoint.scim.resource_types import GROUP, USER
+from tests.entra_requests import (
+    COMPAT2020_ADD_DEPARTMENT, COMPAT2020_PRIMARY_AND_PATHLESS, COMPAT_ADD_WITH_FLAG, COMPAT_ADD_WITHOUT_FLAG,
+    COMPAT_REPLACE_WITH_FLAG, COMPAT_REPLACE_WITHOUT_FLAG, DISABLE_PATHLESS, DISABLE_WITH_FLAG, DISABLE_WITHOUT_FLAG,
+    TUT_DISABLE, TUT_EXAMPLE_5_ADD_MANAGER, TUT_RENAME_USER_NAME, TUT_UPDATE_MULTI_VALUED, VALIDATOR_REMOVE_MANAGER,
+)
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -645,25 +650,11 @@ def test_operations_apply_in_order():
     assert result == changed("userName", "n")
 
 
-# --- Entra's bodies, verbatim (entra-provisioning.md §2.5, §2.6) ------------------------------------------------
+# --- Entra's bodies, verbatim (entra-provisioning.md §2.5, §2.6; tests/entra_requests.py) ------------------------
 
 
 def test_tut_update_user_multi_valued_and_name():
-    result = patch.apply(USER, CURRENT, {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [
-                {
-                "op": "Replace",
-                "path": "emails[type eq \"work\"].value",
-                "value": "updatedEmail@microsoft.com"
-                },
-                {
-                "op": "Replace",
-                "path": "name.familyName",
-                "value": "updatedFamilyName"
-                }
-        ]
-    })
+    result = patch.apply(USER, CURRENT, copy.deepcopy(TUT_UPDATE_MULTI_VALUED))
     want = copy.deepcopy(BASE)
     want["emails"] = [{**WORK_EMAIL, "value": "updatedEmail@microsoft.com"}, HOME_EMAIL]
     want["name"]["familyName"] = "updatedFamilyName"
@@ -671,55 +662,12 @@ def test_tut_update_user_multi_valued_and_name():
 
 
 def test_tut_rename_user_name():
-    result = patch.apply(USER, CURRENT, {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{
-            "op": "Replace",
-            "path": "userName",
-            "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
-        }]
-    })
+    result = patch.apply(USER, CURRENT, copy.deepcopy(TUT_RENAME_USER_NAME))
     assert result == changed("userName", "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com")
 
 
 def test_compat_replace_multiple_attributes_without_flag():
-    result = patch.apply(USER, CURRENT, {
-        "schemas": [
-            "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-        ],
-        "Operations": [
-            {
-                "op": "Replace",
-                "path": "displayName",
-                "value": "Pvlo"
-            },
-            {
-                "op": "Replace",
-                "path": "emails[type eq \"work\"].value",
-                "value": "TestBcwqnm@test.microsoft.com"
-            },
-            {
-                "op": "Replace",
-                "path": "name.givenName",
-                "value": "Gtfd"
-            },
-            {
-                "op": "Replace",
-                "path": "name.familyName",
-                "value": "Pkqf"
-            },
-            {
-                "op": "Replace",
-                "path": "externalId",
-                "value": "Eqpj"
-            },
-            {
-                "op": "Replace",
-                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
-                "value": "Eqpj"
-            }
-        ]
-    })
+    result = patch.apply(USER, CURRENT, copy.deepcopy(COMPAT_REPLACE_WITHOUT_FLAG))
     want = copy.deepcopy(BASE)
     want.update(displayName="Pvlo", externalId="Eqpj")
     want["emails"] = [{**WORK_EMAIL, "value": "TestBcwqnm@test.microsoft.com"}, HOME_EMAIL]
@@ -729,27 +677,7 @@ def test_compat_replace_multiple_attributes_without_flag():
 
 
 def test_compat_replace_multiple_attributes_with_flag():
-    result = patch.apply(USER, CURRENT, {
-        "schemas": [
-            "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-        ],
-        "Operations": [
-            {
-                "op": "replace",
-                "path": "emails[type eq \"work\"].value",
-                "value": "TestMhvaes@test.microsoft.com"
-            },
-            {
-                "op": "replace",
-                "value": {
-                    "displayName": "Bjfe",
-                    "name.givenName": "Kkom",
-                    "name.familyName": "Unua",
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"
-                }
-            }
-        ]
-    })
+    result = patch.apply(USER, CURRENT, copy.deepcopy(COMPAT_REPLACE_WITH_FLAG))
     want = copy.deepcopy(BASE)
     want["displayName"] = "Bjfe"
     want["emails"] = [{**WORK_EMAIL, "value": "TestMhvaes@test.microsoft.com"}, HOME_EMAIL]
@@ -758,49 +686,15 @@ def test_compat_replace_multiple_attributes_with_flag():
     assert result == want
 
 
-@pytest.mark.parametrize("op", ["Add", "add"])
-def test_compat_add_single_value_string_attribute(op):
-    result = patch.apply(USER, CURRENT, {
-        "schemas": [
-            "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-        ],
-        "Operations": [
-          {
-            "op": op,
-            "path": "nickName",
-            "value": "Babs"
-          }
-        ]
-    })
+@pytest.mark.parametrize("whole", [COMPAT_ADD_WITHOUT_FLAG, COMPAT_ADD_WITH_FLAG], ids=["Add", "add"])
+def test_compat_add_single_value_string_attribute(whole):
+    result = patch.apply(USER, CURRENT, copy.deepcopy(whole))
     assert result == changed("nickName", "Babs")
 
 
 def test_compat2020_primary_boolean_and_pathless_active_and_user_name():
     current = {**CURRENT, "emails": [HOME_EMAIL]}  # no work e-mail yet: the first operation creates it
-    result = patch.apply(USER, current, {
-        "schemas": [
-            "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-        ],
-        "Operations": [
-            {
-                "op": "replace",
-                "path": "emails[type eq \"work\"].value",
-                "value": "someone@contoso.com"
-            },
-            {
-                "op": "replace",
-                "path": "emails[type eq \"work\"].primary",
-                "value": True
-            },
-            {
-                "op": "replace",
-                "value": {
-                    "active": False,
-                    "userName": "someone"
-                }
-            }
-        ]
-    })
+    result = patch.apply(USER, current, copy.deepcopy(COMPAT2020_PRIMARY_AND_PATHLESS))
     assert result == {
         **BASE,
         "active": False,
@@ -810,18 +704,7 @@ def test_compat2020_primary_boolean_and_pathless_active_and_user_name():
 
 
 def test_compat2020_add_extension_attribute():
-    result = patch.apply(USER, SPARSE, {
-        "schemas": [
-            "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-        ],
-        "Operations": [
-            {
-                "op": "add",
-                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-                "value": "Tech Infrastructure"
-            }
-        ]
-    })
+    result = patch.apply(USER, SPARSE, copy.deepcopy(COMPAT2020_ADD_DEPARTMENT))
     assert result == {**SPARSE_BASE, ENTERPRISE: {"department": "Tech Infrastructure"}}
 
 
@@ -911,20 +794,7 @@ def test_validator_replace_attributes_mixes_filter_paths_and_a_pathless_replace(
 
 
 def test_tut_example_5_manager_add_with_array_value():
-    result = patch.apply(USER, SPARSE, {
-        "schemas":
-        [
-          "urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations":
-        [
-          {
-            "op": "Add",
-            "path": "manager",
-            "value":
-              [
-                {
-                  "$ref": "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
-                  "value": "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"}]}]})
+    result = patch.apply(USER, SPARSE, copy.deepcopy(TUT_EXAMPLE_5_ADD_MANAGER))
     assert result == {**SPARSE_BASE, ENTERPRISE: {"manager": {
         "$ref": "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
         "value": "00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
@@ -939,18 +809,7 @@ def test_tut_example_5_replaces_an_existing_manager_whole():
 
 
 def test_validator_remove_manager_with_empty_value():
-    result = patch.apply(USER, CURRENT, {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [
-            {
-                "op": "replace",
-                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
-                "value": {
-                    "value": ""
-                }
-            }
-        ]
-    })
+    result = patch.apply(USER, CURRENT, copy.deepcopy(VALIDATOR_REMOVE_MANAGER))
     assert result == changed((ENTERPRISE, "manager"), MISSING)
 
 
@@ -996,19 +855,16 @@ def test_manager_set_as_a_bare_id(operation):
 @pytest.mark.parametrize(
     "whole",
     [
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "Replace", "path": "active", "value": "False"}]},
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "replace", "path": "active", "value": False}]},
-        {"Operations": [{"op": "Replace", "path": "active", "value": False}],
-         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]},
-        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]},
+        DISABLE_WITHOUT_FLAG,
+        DISABLE_WITH_FLAG,
+        TUT_DISABLE,
+        DISABLE_PATHLESS,
         {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": "false"}}]},
     ],
     ids=["without-flag", "with-flag", "tut-operations-first", "pathless", "pathless-string"],
 )
 def test_disable(whole):
-    assert patch.apply(USER, CURRENT, whole) == changed("active", False)
+    assert patch.apply(USER, CURRENT, copy.deepcopy(whole)) == changed("active", False)
 
 
 @pytest.mark.parametrize("value", ["True", True, "true", "TRUE"])

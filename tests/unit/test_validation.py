@@ -19,6 +19,7 @@ from scim_endpoint.scim.validation import (
     normalize,
     parse_json,
 )
+from tests.entra_requests import META_CREATE, TUT_CREATE, TUT_EXAMPLE_2, TUT_GROUP_CREATE, VALIDATOR_CREATE
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -35,130 +36,11 @@ def refused(body, status=400, scim_type=None, resource_type=USER) -> ScimError:
     return caught.value
 
 
-# --- the create bodies of entra-provisioning.md §2.3, verbatim -------------------------------------------------
-
-TUT_CREATE = {
-    "schemas": [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-    "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
-    "active": True,
-    "emails": [{
-        "primary": True,
-        "type": "work",
-        "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"
-    }],
-    "meta": {
-        "resourceType": "User"
-    },
-    "name": {
-        "formatted": "givenName familyName",
-        "familyName": "familyName",
-        "givenName": "givenName"
-    },
-    "roles": []
-}
-
-TUT_EXAMPLE_2 = {
-    "schemas":
-    [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
-    "externalId": "jyoung",
-    "userName": "jyoung@testuser.com",
-    "active": True,
-    "addresses": None,
-    "displayName": "Joy Young",
-    "emails": [
-        {
-            "type": "work",
-            "value": "jyoung@Contoso.com",
-            "primary": True}],
-    "meta": {
-        "resourceType": "User"},
-    "name": {
-        "familyName": "Young",
-        "givenName": "Joy"},
-    "phoneNumbers": None,
-    "preferredLanguage": None,
-    "title": None,
-    "department": None,
-    "manager": None}
-
-VALIDATOR_CREATE = {
-    "userName": "julien.vonrueden@ondricka.us",
-    "active": True,
-    "displayName": "NDSQQTECVAAC",
-    "title": "CJSGUNOAAMMQ",
-    "emails": [
-        {"type": "work", "value": "thaddeus@hammes.info", "primary": True}
-    ],
-    "preferredLanguage": "hi",
-    "name": {
-        "givenName": "Elfrieda",
-        "familyName": "Urban",
-        "formatted": "Myah",
-        "middleName": "Cindy",
-        "honorificPrefix": "Minerva",
-        "honorificSuffix": "Micaela"
-    },
-    "addresses": [
-        {
-            "type": "work",
-            "formatted": "ZQEHBLETAAQE",
-            "streetAddress": "25928 Katlyn Row",
-            "locality": "YRAKBQCGOHZF",
-            "region": "XCCVLAIDMQYR",
-            "postalCode": "cx47 4mz",
-            "primary": True,
-            "country": "Sierra Leone"
-        }
-    ],
-    "phoneNumbers": [
-        {"type": "work", "value": "10-040-1308", "primary": True},
-        {"type": "mobile", "value": "10-040-1308"},
-        {"type": "fax", "value": "10-040-1308"}
-    ],
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-        "employeeNumber": "OXYYEGWVLTGW",
-        "department": "ZYWTBPDFHIIP",
-        "costCenter": "ASHTVSKANCGL",
-        "organization": "DPQRRHJMBXZE",
-        "division": "WXNFEJQDRAVI",
-        "manager": {"value": "XYMKVVRYDIOO"}
-    },
-    "roles": [
-        {
-            "primary": "True",
-            "display": "MRONYWGFFHXQ",
-            "value": "WDEIISGWWQBE",
-            "type": "XVTUOHMYUFRL"
-        }
-    ],
-    "userType": "GZILLRZCFPNC",
-    "nickName": "FOGSIQTKHIPG",
-    "locale": "RJWNTUNNOHNZ",
-    "timezone": "America/Guayaquil",
-    "profileUrl": "BAPNQLJSRQGD",
-    "schemas": [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-    ]
-}
-
-META_DERIVED_CREATE = {
-    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-    "userName": "alice@contoso.com",
-    "active": True,
-    "name": {"givenName": "Alice", "familyName": "Smith"},
-    "phoneNumbers": [{"type": "work", "value": "+16175551212"}],
-    "meta": {"resourceType": "User"}
-}
+# --- the create bodies of entra-provisioning.md §2.3, verbatim (tests/entra_requests.py) ------------------------
 
 
 def test_tut_create():
-    assert normalize(USER, TUT_CREATE) == {
+    assert normalize(USER, copy.deepcopy(TUT_CREATE)) == {
         "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
         "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
         "active": True,
@@ -170,7 +52,7 @@ def test_tut_create():
 
 
 def test_tut_example_2_nulls_top_level_enterprise_names_and_malformed_urn():
-    assert normalize(USER, TUT_EXAMPLE_2) == {
+    assert normalize(USER, copy.deepcopy(TUT_EXAMPLE_2)) == {
         "externalId": "jyoung",
         "userName": "jyoung@testuser.com",
         "active": True,
@@ -184,11 +66,11 @@ def test_validator_full_create_with_enterprise_extension():
     expected = copy.deepcopy(VALIDATOR_CREATE)
     del expected["schemas"]
     expected["roles"][0]["primary"] = True  # the string "True" becomes a boolean
-    assert normalize(USER, VALIDATOR_CREATE) == expected
+    assert normalize(USER, copy.deepcopy(VALIDATOR_CREATE)) == expected
 
 
 def test_meta_networks_derived_create():
-    assert normalize(USER, META_DERIVED_CREATE) == {
+    assert normalize(USER, copy.deepcopy(META_CREATE)) == {
         "userName": "alice@contoso.com",
         "active": True,
         "name": {"givenName": "Alice", "familyName": "Smith"},
@@ -222,16 +104,7 @@ def test_inputs_are_not_modified():
 
 
 def test_tut_group_create_with_microsoft_schema_uri():
-    body = {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
-                    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
-        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
-        "displayName": "displayName",
-        "meta": {
-            "resourceType": "Group"
-        }
-    }
-    assert normalize(GROUP, body) == {
+    assert normalize(GROUP, copy.deepcopy(TUT_GROUP_CREATE)) == {
         "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
         "displayName": "displayName",
     }
@@ -585,4 +458,4 @@ def test_parse_json_size_counts_utf8_bytes_not_characters():
 
 
 def test_parse_then_normalize_round_trip():
-    assert normalize(USER, parse_json(json.dumps(TUT_EXAMPLE_2))) == normalize(USER, TUT_EXAMPLE_2)
+    assert normalize(USER, parse_json(json.dumps(TUT_EXAMPLE_2))) == normalize(USER, copy.deepcopy(TUT_EXAMPLE_2))

@@ -15,11 +15,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
+from collections.abc import Callable
 from typing import Any
 
 from .scim import filter as scim_filter
 from .scim import patch as scim_patch
 from .scim.errors import NotFound, NotModified, PreconditionFailed, Throttled
+from .scim.filter import AttrPath, Compare, Filter, walk
 from .scim.listing import list_response
 from .scim.paging import ListQuery
 from .scim.projection import project
@@ -36,6 +38,8 @@ RETRY_BASE_SECONDS = 0.005
 RETRY_MAX_SECONDS = 0.2
 
 MAX_ID_BYTES = 256
+# Members read to evaluate a filter on a group's members other than by id (e.g. `members.display co "x"`).
+MAX_MEMBERS_EVALUATED = 10_000
 
 
 def search(store: Store, idp_id: str, resource_type: ResourceType, query: ListQuery, tenant_url: str) -> dict:
@@ -76,6 +80,10 @@ def _matching(
     else:
         candidates = store.scan_tenant(idp_id, resource_type.name)
     shown = (_show(resource_type, stored, tenant_url) for stored in candidates)
+    if expr is not None and resource_type.name == "Group" and member_filter_ids(expr) != []:
+        # Members are items of their own: fetch what the filter asks of them (Entra's membership check
+        # `id eq "g" and members eq "u"` costs one GetItem more).
+        shown = ({**r, "members": members_for_filter(store, idp_id, r["id"], expr)} for r in shown)
     return [r for r in shown if expr is None or scim_filter.matches(expr, r, resource_type.is_case_exact)]
 
 
@@ -84,6 +92,30 @@ def _page(matching: list[dict], query: ListQuery) -> dict:
     page = matching[start : start + query.count]
     resources = [project(r, query.attributes, query.excluded_attributes) for r in page]
     return list_response(resources, total_results=len(matching), start_index=query.start_index)
+
+
+def member_filter_ids(expr: Filter) -> list[str] | None:
+    """The user ids a filter compares `members` (or `members.value`) with by `eq`, or None when it asks anything
+    else of members (then the members must be read)."""
+    ids: list[str] = []
+    other = False
+    for node in walk(expr):
+        path = getattr(node, "path", None)
+        if not isinstance(path, AttrPath) or path.attr.lower() != "members":
+            continue
+        if isinstance(node, Compare) and node.op == "eq" and (path.sub_attr or "value").lower() == "value":
+            ids.extend(reading.value for reading in node.readings() if isinstance(reading.value, str))
+        else:
+            other = True
+    return None if other else ids
+
+
+def members_for_filter(store: Store, idp_id: str, group_id: str, expr: Filter) -> list[dict]:
+    """Enough of a group's members to evaluate `expr`: the asked-for ones by GetItem, or all of them."""
+    ids = member_filter_ids(expr)
+    if ids is None:
+        return store.members(idp_id, group_id, MAX_MEMBERS_EVALUATED)
+    return [m for m in (store.get_member(idp_id, group_id, user_id) for user_id in ids) if m is not None]
 
 
 def _show(resource_type: ResourceType, stored: Stored, tenant_url: str) -> dict:
@@ -184,10 +216,16 @@ def patch(
     return _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, change)
 
 
-def delete(store: Store, idp_id: str, resource_type: ResourceType, resource_id: str, if_match: str | None) -> None:
+def delete(
+    store: Store, idp_id: str, resource_type: ResourceType, resource_id: str, if_match: str | None,
+    before: Callable[[Stored], None] | None = None,
+) -> None:
+    """Delete a resource and its guards; `before(current)` runs once it is read and its If-Match checked."""
     for attempt in range(MAX_ATTEMPTS):
         current = _read(store, idp_id, resource_type, resource_id)
-        _check_if_match(if_match, current)
+        check_if_match(if_match, current.version)
+        if before is not None:
+            before(current)
         try:
             store.delete(idp_id, resource_type.name, current, unique_keys(resource_type, current.attributes))
             return
@@ -201,7 +239,7 @@ def delete(store: Store, idp_id: str, resource_type: ResourceType, resource_id: 
 def _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, change) -> Shown:
     for attempt in range(MAX_ATTEMPTS):
         current = _read(store, idp_id, resource_type, resource_id)
-        _check_if_match(if_match, current)
+        check_if_match(if_match, current.version)
         attributes, password = change(current)
         if attributes == current.attributes and password == current.password:
             return _shown(resource_type, current, tenant_url)  # nothing changes: no write, same version
@@ -231,9 +269,9 @@ def _read(store: Store, idp_id: str, resource_type: ResourceType, resource_id: s
     return stored
 
 
-def _check_if_match(if_match: str | None, current: Stored) -> None:
-    if if_match is not None and not etag_matches(if_match, current.version):
-        raise PreconditionFailed(f"The resource is at version W/\"{current.version}\", not the one in If-Match.")
+def check_if_match(if_match: str | None, version: int) -> None:
+    if if_match is not None and not etag_matches(if_match, version):
+        raise PreconditionFailed(f"The resource is at version W/\"{version}\", not the one in If-Match.")
 
 
 def _shown(resource_type: ResourceType, stored: Stored, tenant_url: str) -> Shown:

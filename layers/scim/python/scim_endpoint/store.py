@@ -17,6 +17,7 @@ AWS errors leave this module as domain errors: `Conflict`, `Throttled`, `Service
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -35,6 +36,24 @@ class VersionConflict(Exception):
     """The resource changed, or was deleted, between our read and our write."""
 
 
+class UnknownMember(Exception):
+    """A member to add is not a user of the tenant (or was deleted meanwhile)."""
+
+    def __init__(self, user_id: str):
+        super().__init__(user_id)
+        self.user_id = user_id
+
+
+class GroupGone(Exception):
+    """The group was deleted while its members were being changed."""
+
+
+# Items one TransactWriteItems may hold (DynamoDB's limit), and BatchWriteItem / BatchGetItem sizes.
+MAX_TRANSACTION_ITEMS = 100
+BATCH_WRITE_ITEMS = 25
+BATCH_GET_KEYS = 100
+
+
 @dataclass(frozen=True)
 class Stored:
     """A resource as kept: its SCIM attributes (without `id` and `meta`) and the bookkeeping around them."""
@@ -49,6 +68,15 @@ class Stored:
 
 def resource_pk(idp_id: str, resource_type: str) -> str:
     return f"T#{idp_id}#{resource_type}"
+
+
+def members_pk(idp_id: str, group_id: str) -> str:
+    return f"T#{idp_id}#Members#{group_id}"
+
+
+def member_of_pk(idp_id: str, user_id: str) -> str:
+    """The inverse index's key: a user's memberships, whatever the group."""
+    return f"T#{idp_id}#MemberOf#{user_id}"
 
 
 def guard_pk(idp_id: str, resource_type: str, attribute: str, value_key: str) -> str:
@@ -182,6 +210,164 @@ class Store:
         ]
         self._transact(actions, [_VERSION] * len(actions))
 
+    # -- group membership: one item per member, and the inverse index GSI1 for "a user's groups" -----------------
+
+    def get_member(self, idp_id: str, group_id: str, user_id: str) -> dict | None:
+        item = self._get_item(members_pk(idp_id, group_id), user_id)
+        return item["member"] if item else None
+
+    def members(self, idp_id: str, group_id: str, limit: int | None) -> list[dict]:
+        """A group's members in a stable order (by user id); TooMany when there are more than `limit`."""
+        found = []
+        for item in self._query_all(members_pk(idp_id, group_id), ProjectionExpression="#m", Names={"#m": "member"}):
+            if limit is not None and len(found) == limit:
+                raise TooMany(
+                    f"The group has more than {limit} members, more than one response may carry; read it with "
+                    "excludedAttributes=members, and check a member with filter=id eq \"…\" and members eq \"…\"."
+                )
+            found.append(item["member"])
+        return found
+
+    def member_ids(self, idp_id: str, group_id: str) -> Iterator[str]:
+        for item in self._query_all(members_pk(idp_id, group_id), ProjectionExpression="sk"):
+            yield item["sk"]
+
+    def groups_of(self, idp_id: str, user_id: str) -> list[str]:
+        """The ids of the groups a user is a member of (GSI1, eventually consistent)."""
+        return [item["gsi1sk"] for item in self._query_all(
+            member_of_pk(idp_id, user_id), index="GSI1", key="gsi1pk", ProjectionExpression="gsi1sk")]
+
+    def get_many(self, idp_id: str, resource_type: str, ids: list[str]) -> dict[str, Stored]:
+        """Resources by id (BatchGetItem, 100 keys a call, unprocessed keys retried); missing ids are absent."""
+        found: dict[str, Stored] = {}
+        pk = resource_pk(idp_id, resource_type)
+        unique_ids = list(dict.fromkeys(ids))
+        for start in range(0, len(unique_ids), BATCH_GET_KEYS):
+            keys = [{"pk": {"S": pk}, "sk": {"S": i}} for i in unique_ids[start : start + BATCH_GET_KEYS]]
+            request = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                page = self._call("batch_get_item", RequestItems=request)
+                for item in page.get("Responses", {}).get(self._table, []):
+                    stored = _stored(self._item(item))
+                    found[stored.id] = stored
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+    def change_members(
+        self, idp_id: str, group_id: str, add: list[dict], remove: list[str], check_users: bool = True
+    ) -> None:
+        """Write membership items: `add` (member objects, each with its user id in `value`) and `remove` (user ids).
+
+        Each transaction checks the group still exists and, for each added member, that the user does (so a member is
+        always a user of the tenant); one holds up to 49 additions or 99 removals, so a large change is several
+        transactions, applied in order. Adding a member twice or removing an absent one changes nothing, so a
+        request that failed part-way finishes when retried. Raises UnknownMember, GroupGone.
+        """
+        group_check = {"ConditionCheck": {
+            "TableName": self._table,
+            "Key": {"pk": {"S": resource_pk(idp_id, "Group")}, "sk": {"S": group_id}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }}
+        writes: list[tuple[list[dict], list[str]]] = []
+        for member in add:
+            user_id = member["value"]
+            put = self._put(members_pk(idp_id, group_id), user_id, {
+                "member": self._serialize(member),
+                "gsi1pk": {"S": member_of_pk(idp_id, user_id)},
+                "gsi1sk": {"S": group_id},
+            })
+            actions, reasons = [put], [""]
+            if check_users:
+                actions.append({"ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": resource_pk(idp_id, "User")}, "sk": {"S": user_id}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }})
+                reasons.append(user_id)
+            writes.append((actions, reasons))
+        for user_id in remove:
+            writes.append(([{"Delete": {"TableName": self._table,
+                                        "Key": {"pk": {"S": members_pk(idp_id, group_id)}, "sk": {"S": user_id}}}}],
+                           [""]))
+        chunk: list[dict] = []
+        reasons: list[str] = []
+        for actions, why in writes:
+            if len(chunk) + len(actions) > MAX_TRANSACTION_ITEMS - 1:
+                self._member_transaction(group_check, chunk, reasons)
+                chunk, reasons = [], []
+            chunk += actions
+            reasons += why
+        if chunk:
+            self._member_transaction(group_check, chunk, reasons)
+
+    def _member_transaction(self, group_check: dict, actions: list[dict], reasons: list[str]) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call("transact_write_items", TransactItems=[group_check, *actions])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise GroupGone() from None
+            for why, code in zip(reasons, codes[1:]):
+                if code == "ConditionalCheckFailed" and why:
+                    raise UnknownMember(why) from None
+            raise VersionConflict() from None
+
+    def delete_members(self, idp_id: str, group_id: str, user_ids: Iterator[str] | list[str]) -> int:
+        """Delete membership items in batches of 25 (not atomic; unprocessed items retried). Returns how many."""
+        pk = members_pk(idp_id, group_id)
+        return self._batch_delete({"pk": {"S": pk}, "sk": {"S": user_id}} for user_id in user_ids)
+
+    def delete_memberships_of(self, idp_id: str, user_id: str) -> int:
+        """Remove a user from every group (the inverse index finds them)."""
+        keys = ({"pk": {"S": members_pk(idp_id, group_id)}, "sk": {"S": user_id}}
+                for group_id in self.groups_of(idp_id, user_id))
+        return self._batch_delete(keys)
+
+    def _batch_delete(self, keys: Iterator[dict]) -> int:
+        deleted = 0
+        batch: list[dict] = []
+        for key in keys:
+            batch.append({"DeleteRequest": {"Key": key}})
+            if len(batch) == BATCH_WRITE_ITEMS:
+                deleted += self._batch_write(batch)
+                batch = []
+        if batch:
+            deleted += self._batch_write(batch)
+        return deleted
+
+    def _batch_write(self, requests: list[dict]) -> int:
+        pending = {self._table: requests}
+        for attempt in range(10):
+            page = self._call("batch_write_item", RequestItems=pending)
+            pending = page.get("UnprocessedItems") or {}
+            if not pending:
+                return len(requests)
+            time.sleep(min(1.0, 0.05 * 2**attempt))  # DynamoDB asks us to slow down
+        raise Throttled("DynamoDB did not accept the deletions in time; retry.")
+
+    def _query_all(self, pk: str, index: str | None = None, key: str = "pk", Names: dict | None = None,
+                   **options: Any) -> Iterator[dict]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#k = :pk",
+            "ExpressionAttributeNames": {"#k": key, **(Names or {})},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            **options,
+        }
+        if index:
+            request["IndexName"] = index
+        while True:
+            page = self._call("query", **request)
+            for item in page.get("Items", []):
+                yield self._item(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # -- plumbing -------------------------------------------------------------------------------------------
 
     def _record(self, stored: Stored) -> dict:
@@ -201,9 +387,10 @@ class Store:
         """What a guard keeps of its resource: everything but the password hash."""
         return {key: value for key, value in record.items() if key != "password"}
 
-    def _put(self, pk: str, sk: str, body: dict, condition: str, values: dict | None = None) -> dict:
-        put = {"TableName": self._table, "Item": {"pk": {"S": pk}, "sk": {"S": sk}, **body},
-               "ConditionExpression": condition}
+    def _put(self, pk: str, sk: str, body: dict, condition: str | None = None, values: dict | None = None) -> dict:
+        put = {"TableName": self._table, "Item": {"pk": {"S": pk}, "sk": {"S": sk}, **body}}
+        if condition:
+            put["ConditionExpression"] = condition
         if values:
             put["ExpressionAttributeValues"] = values
         return {"Put": put}

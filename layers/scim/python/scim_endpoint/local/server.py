@@ -118,10 +118,10 @@ class Function:
         """Start one container ahead of the first request, so it is not a cold start."""
         self._free.put(self._acquire())
 
-    def invoke(self, event: dict) -> dict:
+    def invoke(self, event: dict, request_id: str | None = None) -> dict:
         handler = self._acquire()
         try:
-            context = LambdaContext(self.logical_id, event["requestContext"]["requestId"])
+            context = LambdaContext(self.logical_id, request_id or event["requestContext"]["requestId"])
             return handler(event, context)
         finally:
             self._free.put(handler)
@@ -137,6 +137,53 @@ class Function:
                 self._count += 1
                 number = self._count
         return self._load(number) if grow else self._free.get()
+
+
+class StreamPoller:
+    """The part of Lambda that reads the table's stream and runs its consumers (template.yaml events of type
+    DynamoDB), against moto's stream: so deleting a group locally cleans up its members as in AWS."""
+
+    def __init__(self, table_name: str, consumers: list[template.StreamConsumer], interval: float = 0.5):
+        import boto3
+
+        self._client = boto3.client("dynamodbstreams")
+        self._consumers = [(c, Function(c.function, c.code_dir, c.handler)) for c in consumers]
+        stream_arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
+        self._iterators = []
+        if stream_arn and self._consumers:
+            for shard in self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+                self._iterators.append(self._client.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")["ShardIterator"])
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
+
+    def start(self) -> None:
+        if self._iterators:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            for index, iterator in enumerate(self._iterators):
+                try:
+                    page = self._client.get_records(ShardIterator=iterator)
+                except Exception:  # the emulator is stopping; the next round will tell
+                    continue
+                self._iterators[index] = page.get("NextShardIterator") or iterator
+                if page.get("Records"):
+                    self._deliver(page["Records"])
+
+    def _deliver(self, records: list[dict]) -> None:
+        for consumer, function in self._consumers:
+            wanted = [r for r in records if consumer.event_names is None or r["eventName"] in consumer.event_names]
+            if wanted:
+                try:
+                    function.invoke({"Records": wanted}, request_id=str(uuid.uuid4()))
+                except Exception:  # Lambda would retry the batch; the consumer logs what failed
+                    continue
 
 
 def _scim_error(status: int, detail: str) -> tuple[int, dict[str, str], bytes]:
@@ -325,6 +372,10 @@ def _parent_stopped(parent: int) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..config import settings
+
+    sys.stdout.reconfigure(line_buffering=True)  # the functions' log lines show as they happen, also in a file
+
     parser = argparse.ArgumentParser(prog="scim-local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
@@ -341,9 +392,12 @@ def main(argv: list[str] | None = None) -> int:
     api = LocalApi(template.routes())
     for function in api.functions.values():
         function.warm()
+    poller = StreamPoller(settings().table_name, template.stream_consumers())
+    poller.start()
     try:
         httpd = _Server((args.host, args.port), _request_handler(api))
     except OSError as error:
+        poller.stop()
         emulator.stop()
         print(f"scim-local: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
@@ -365,8 +419,6 @@ def main(argv: list[str] | None = None) -> int:
                 stop(0, None)
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
-
-    from ..config import settings
 
     own_state = state_file(args.port)
     _write_json(
@@ -390,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         httpd.serve_forever(poll_interval=0.2)
     finally:
         httpd.server_close()
+        poller.stop()
         emulator.stop()
         _remove_own_state_file(own_state)
         print("stopped")

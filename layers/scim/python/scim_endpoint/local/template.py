@@ -79,10 +79,45 @@ def routes(template: dict | None = None) -> list[Route]:
     return found
 
 
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function the table's stream runs (an event of type DynamoDB), with the event names its filter lets in."""
+
+    function: str
+    code_dir: Path
+    handler: str
+    event_names: frozenset[str] | None  # None: every record
+
+
+def stream_consumers(template: dict | None = None) -> list[StreamConsumer]:
+    import json
+
+    template = template or load()
+    function_globals = template.get("Globals", {}).get("Function", {})
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "DynamoDB":
+                continue
+            names: set[str] | None = None
+            for entry in event["Properties"].get("FilterCriteria", {}).get("Filters", []):
+                names = (names or set()) | set(json.loads(entry["Pattern"]).get("eventName", []))
+            found.append(StreamConsumer(logical_id, REPO_ROOT / props["CodeUri"],
+                                        props.get("Handler") or function_globals["Handler"],
+                                        frozenset(names) if names is not None else None))
+    return found
+
+
 def table_definition(template: dict | None = None, logical_id: str = "Table") -> dict:
     """The keyword arguments of `create_table` for the template's table (its keys and indexes)."""
     props = (template or load())["Resources"][logical_id]["Properties"]
-    definition = {key: props[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode") if key in props}
+    keys = ("AttributeDefinitions", "KeySchema", "BillingMode", "StreamSpecification")
+    definition = {key: props[key] for key in keys if key in props}
+    if "StreamSpecification" in definition:
+        definition["StreamSpecification"] = {"StreamEnabled": True, **definition["StreamSpecification"]}
     if "GlobalSecondaryIndexes" in props:
         definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
     return definition

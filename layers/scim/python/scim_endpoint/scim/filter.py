@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from collections.abc import Iterator
 from typing import Any, Callable, Union
 
 from .errors import InvalidFilter
@@ -249,6 +250,18 @@ def _value(kind: str, raw: str) -> Any:
     if _NUMBER.match(raw):
         return float(raw) if any(c in raw for c in ".eE") else int(raw)
     return raw  # an unquoted string, as older Entra documentation shows
+
+
+def walk(expr: Filter) -> Iterator[Filter]:
+    """Every node of a filter, depth first (a value path's inner filter included)."""
+    yield expr
+    if isinstance(expr, (And, Or)):
+        yield from walk(expr.left)
+        yield from walk(expr.right)
+    elif isinstance(expr, Not):
+        yield from walk(expr.operand)
+    elif isinstance(expr, ValuePath):
+        yield from walk(expr.filter)
 
 
 # --- evaluation ------------------------------------------------------------------------------------------------

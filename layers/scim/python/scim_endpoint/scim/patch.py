@@ -64,10 +64,10 @@ def apply(resource_type: ResourceType, current: dict, body: Any) -> dict:
     `current` is the resource as clients see it (with `id` and `meta`), so that "setting" a read-only attribute to
     its current value can be told apart from changing it. Raises a ScimError and changes nothing on any failure.
     """
-    operations = _operations(body)
+    operations = operations_of(body)
     working = copy.deepcopy(current)
     for operation in operations:
-        op, path, value = _fields(operation)
+        op, path, value = fields(operation)
         if path is None or (isinstance(path, str) and path.strip() == ""):
             if op == "remove":
                 raise NoTarget("A remove operation needs a path.")
@@ -84,7 +84,7 @@ def apply(resource_type: ResourceType, current: dict, body: Any) -> dict:
     return normalize(resource_type, working)
 
 
-def _operations(body: Any) -> list[dict]:
+def operations_of(body: Any) -> list[dict]:
     if not isinstance(body, dict):
         raise InvalidSyntax("A PATCH body must be a JSON object (a PatchOp).")
     named = {key.lower(): value for key, value in body.items()}
@@ -103,7 +103,7 @@ def _operations(body: Any) -> list[dict]:
     return operations
 
 
-def _fields(operation: dict) -> tuple[str, Any, Any]:
+def fields(operation: dict) -> tuple[str, Any, Any]:
     named = {key.lower(): value for key, value in operation.items()}
     op = named.get("op")
     if not isinstance(op, str) or op.lower() not in OPERATIONS:

@@ -1,0 +1,14 @@
+"""The table stream's consumer: deletes the membership items of removed groups and users."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scim_endpoint import cleanup
+from scim_endpoint.observability import logger, metrics, tracer
+from scim_endpoint.store import store
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return cleanup.handle_records(store(), event.get("Records", []))

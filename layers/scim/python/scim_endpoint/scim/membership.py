@@ -1,0 +1,159 @@
+"""PATCH operations on a group's `members`, read as changes to a set of user ids (pure: no AWS here).
+
+Members are kept as one item per member, not inside the group, so a PATCH on a group is split in two: operations
+on the group's own attributes (applied by `patch`), and a `MemberPlan` of additions and removals. Both Entra
+dialects read right (entra-provisioning.md §2.8): `Add members` with several values; `Remove` with
+`path: "members"` **and a value list removes only those members**; `Remove` of `members[value eq "id"]`; `Remove`
+of `members` without a value empties the group; `Replace` of `members` sets the list; a scalar member value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import filter as scim_filter
+from . import schemas
+from .errors import InvalidPath, InvalidValue, Mutability
+from .patch import PATCH_OP_SCHEMA, fields, operations_of, parse_path
+from .resource_types import ResourceType
+from .validation import attribute_value
+
+MEMBERS = "members"
+
+
+@dataclass
+class MemberPlan:
+    """The member operations of one PATCH, in order; `resolve` turns them into additions and removals."""
+
+    steps: list[tuple[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def needs_current_members(self) -> bool:
+        """Whether resolving needs the group's members (emptying it, or removing by a filter other than ids)."""
+        return any(kind in ("clear", "remove_matching") for kind, _ in self.steps)
+
+    @property
+    def additions(self) -> int:
+        return sum(len(arg) for kind, arg in self.steps if kind == "add")
+
+    def resolve(self, current: Callable[[], list[dict]]) -> tuple[list[dict], list[str]]:
+        """(members to add, user ids to remove). `current()` gives the group's members, called at most once."""
+        loaded: list[dict] | None = None
+
+        def members_now() -> list[dict]:
+            nonlocal loaded
+            if loaded is None:
+                loaded = current()
+            return loaded
+
+        state: dict[str, dict | None] = {}  # user id -> member added, or None for removed
+        cleared = False
+        for kind, arg in self.steps:
+            if kind == "add":
+                state.update((member["value"], member) for member in arg)
+            elif kind == "remove":
+                state.update((user_id, None) for user_id in arg)
+            elif kind == "clear":
+                cleared, state = True, {}
+            elif kind == "remove_matching":
+                candidates = [] if cleared else members_now()
+                candidates = candidates + [m for m in state.values() if m]
+                for member in candidates:
+                    if scim_filter.matches(arg, member, _members_case_exact):
+                        state[member["value"]] = None
+        removes = [user_id for user_id, member in state.items() if member is None]
+        if cleared:
+            removes = [m["value"] for m in members_now() if state.get(m["value"]) is None]
+        adds = [member for member in state.values() if member is not None]
+        return adds, removes
+
+
+def _members_case_exact(path: scim_filter.AttrPath) -> bool:
+    return path.attr.lower() in ("value", "$ref")
+
+
+def split(resource_type: ResourceType, body: Any) -> tuple[dict | None, MemberPlan]:
+    """(a PatchOp of the operations on the group's own attributes, or None; the plan for its members)."""
+    plan = MemberPlan()
+    others: list[dict] = []
+    for operation in operations_of(body):
+        op, path, value = fields(operation)
+        if path is None or (isinstance(path, str) and not path.strip()):
+            if isinstance(value, dict):
+                key = next((k for k in value if k.lower() == MEMBERS), None)
+                if key is not None:
+                    _plan(plan, op, None, value[key])
+                    rest = {k: v for k, v in value.items() if k != key}
+                    if rest:
+                        others.append({"op": op, "value": rest})
+                    continue
+            others.append(operation)
+            continue
+        target = parse_path(resource_type, path) if isinstance(path, str) else None
+        if target is None or target.name != MEMBERS:
+            others.append(operation)
+            continue
+        if target.sub is not None:
+            raise Mutability("A member's sub-attributes cannot be changed; remove the member and add it again.")
+        _plan(plan, op, target.filter, value)
+    attributes = {"schemas": [PATCH_OP_SCHEMA], "Operations": others} if others else None
+    return attributes, plan
+
+
+def _plan(plan: MemberPlan, op: str, value_filter: scim_filter.Filter | None, value: Any) -> None:
+    if op == "remove":
+        if value_filter is not None:
+            ids = _ids_of(value_filter)
+            plan.steps.append(("remove", ids) if ids is not None else ("remove_matching", value_filter))
+        elif value is None:
+            plan.steps.append(("clear", None))
+        else:
+            # Entra: `Remove` with a value list removes only those members, never the whole group.
+            plan.steps.append(("remove", [m["value"] for m in members_of(value)]))
+        return
+    if value_filter is not None:
+        raise InvalidPath("Add or replace members with the path 'members' and the members as its value.")
+    if op == "replace":
+        plan.steps.append(("clear", None))
+    if value is not None:
+        plan.steps.append(("add", members_of(value)))
+
+
+def _ids_of(expr: scim_filter.Filter) -> list[str] | None:
+    """The user ids of `value eq "…"` (joined by `or`), or None for any other filter."""
+    if isinstance(expr, scim_filter.Or):
+        left, right = _ids_of(expr.left), _ids_of(expr.right)
+        return left + right if left is not None and right is not None else None
+    if (
+        isinstance(expr, scim_filter.Compare)
+        and expr.op == "eq"
+        and expr.path.attr.lower() == "value"
+        and expr.path.sub_attr is None
+        and isinstance(expr.value, str)
+    ):
+        return [expr.value]
+    return None
+
+
+def members_of(value: Any) -> list[dict]:
+    """Member objects in canonical form: each needs a `value` (a user id); a bare id is taken as one (Entra)."""
+    definition = schemas.attribute_definitions(schemas.GROUP)[MEMBERS]
+    elements = value if isinstance(value, list) else [value]
+    members = []
+    for element in elements:
+        if isinstance(element, str):
+            element = {"value": element}
+        member = attribute_value({**definition, "multiValued": False}, element, MEMBERS)
+        if member is None:
+            continue
+        if not isinstance(member.get("value"), str) or not member["value"]:
+            raise InvalidValue("Each member needs a 'value': the id of a user.")
+        if member.get("type") not in (None, "User") and str(member.get("type")).lower() != "user":
+            raise InvalidValue("Groups hold users only: a member's 'type' must be 'User'.")
+        members.append(member)
+    return members

@@ -1,0 +1,37 @@
+"""What the Users endpoint does beyond what every resource does (`service`): the read-only `groups` attribute, and
+leaving every group when deleted."""
+
+from __future__ import annotations
+
+from . import groups, service
+from .scim.resource_types import USER
+from .store import Store
+
+
+def wants_groups(attributes: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
+    names = {name.lower().rsplit(":", 1)[-1].split(".", 1)[0] for name in (attributes or excluded)}
+    return ("groups" in names) if attributes else ("groups" not in names)
+
+
+def get(
+    store: Store, idp_id: str, user_id: str, tenant_url: str, if_none_match: str | None, with_groups: bool
+) -> service.Shown:
+    """A user; with its direct groups (two more calls: the inverse index and the groups) unless they are not
+    wanted. Lists and filters do not carry `groups`: that would cost two calls per user (docs/groups.md)."""
+    shown = service.get(store, idp_id, USER, user_id, tenant_url, if_none_match)
+    if not with_groups:
+        return shown
+    member_of = groups.user_groups(store, idp_id, user_id, tenant_url)
+    if not member_of:
+        return shown
+    body = dict(shown.body)
+    meta = body.pop("meta")
+    return service.Shown({**body, "groups": member_of, "meta": meta}, shown.version)
+
+
+def delete(store: Store, idp_id: str, user_id: str, if_match: str | None) -> None:
+    """Leave every group, then go. Leaving first means a failure part-way leaves a user who still exists (a retry
+    finishes the job), never a member who does not; a membership added in between is swept by the cleanup
+    function when the user's item goes (docs/groups.md)."""
+    service.delete(store, idp_id, USER, user_id, if_match,
+                   before=lambda current: store.delete_memberships_of(idp_id, user_id))
