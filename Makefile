@@ -39,6 +39,7 @@ build: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/connection.py
 	$(BIN)/python bench/users.py
+	$(BIN)/python bench/groups.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -144,5 +144,8 @@ def stack() -> Iterator[Stack]:
     sys.path.insert(0, str(ROOT / "layers" / "scim" / "python"))
     from moto import mock_aws
 
+    from scim_endpoint.local import moto_speed
+
+    moto_speed.install()  # moto's transactions otherwise copy every table: seconds per write on large tables
     with mock_aws():
         yield Stack()

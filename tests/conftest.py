@@ -80,8 +80,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
+    from scim_endpoint.local import moto_speed
     from scim_endpoint.local.template import table_definition
     from scim_endpoint.observability import metrics
+
+    moto_speed.install()  # as the local server does: transactions copy only the items they touch
 
     for name in _FOREIGN_ENV:
         monkeypatch.delenv(name, raising=False)

@@ -373,3 +373,158 @@ TUT_GROUP_CREATE = {
         "resourceType": "Group"
     }
 }
+
+# §8 REF Postman "Group tests": create with an empty member list
+REF_GROUP_CREATE = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    "displayName": "GroupA",
+    "members": []}
+
+# §2.8 TUT "Rename": `"op": "Replace"` on displayName
+TUT_GROUP_RENAME = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{
+        "op": "Replace",
+        "path": "displayName",
+        "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"
+    }]
+}
+
+# §2.8 validator "Update Group displayName" [VALRUN]: path-less
+VALIDATOR_GROUP_RENAME = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "replace", "value": {"displayName": "WUZPWMBDDCGI"}}]}
+
+# §2.8 validator "Patch Group – Replace Attributes" [VALRUN]: path-less externalId
+VALIDATOR_GROUP_REPLACE_EXTERNAL_ID = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "replace", "value": {"externalId": "0f3b8ae4-5e0c-4d2a-9a57-8ad1c0f6b2e1"}}]}
+
+# The member ids below are Entra's; tests put their own users' ids in their place (`with_member_ids`).
+
+# §2.8 TUT "Add members": `"op": "Add"`, `"$ref": null`
+TUT_GROUP_ADD_MEMBERS = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{
+        "op": "Add",
+        "path": "members",
+        "value": [{
+            "$ref": None,
+            "value": "f648f8d5ea4e4cd38e9c"
+        }]
+    }]
+}
+
+# §2.8 COMPAT2020 add with the flag: lower-case op
+COMPAT2020_GROUP_ADD_MEMBER = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "add", "path": "members", "value": [{"value": "10263a6910a84ef9a581dd9b8dcc0eae"}]}]}
+
+# §2.8 COMPAT "Remove members: without flag": the member in `value`, path `members` (must remove ONLY that member)
+COMPAT_REMOVE_MEMBER_WITHOUT_FLAG = {
+    "schemas": [
+        "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    ],
+    "Operations": [
+        {
+            "op": "Remove",
+            "path": "members",
+            "value": [
+                {
+                    "value": "u1091"
+                }
+            ]
+        }
+    ]
+}
+
+# §2.8 TUT: the same removal with `"$ref": null` inside each value
+TUT_GROUP_REMOVE_MEMBERS = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{
+        "op": "Remove",
+        "path": "members",
+        "value": [{
+            "$ref": None,
+            "value": "f648f8d5ea4e4cd38e9c"
+        }]
+    }]
+}
+
+# §2.8 COMPAT "Remove members: with flag": a value filter in the path
+COMPAT_REMOVE_MEMBER_WITH_FLAG = {
+    "schemas": [
+        "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    ],
+    "Operations": [
+        {
+            "op": "remove",
+            "path": "members[value eq \"7f4bc1a3-285e-48ae-8202-5accb43efb0e\"]"
+        }
+    ]
+}
+
+# §2.8 validator "Patch Group – Add Member" (and its setup) [VALRUN]: replace with the full list
+VALIDATOR_REPLACE_MEMBERS = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "replace", "path": "members", "value": [{"value": "<u1>"}, {"value": "<u2>"}]}]}
+
+# §2.8 validator preview "Patch Group – Multiple Ops on the same attribute": add, then remove, the same member
+VALIDATOR_ADD_THEN_REMOVE_MEMBER = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": "<u1>"}]},
+        {"op": "remove", "path": "members", "value": [{"value": "<u1>"}]}]}
+
+# §8 REF Postman "Group tests": add with a `name` on the operation and a `displayName` inside the member
+REF_ADD_MEMBER = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"name": "addMember", "op": "add", "path": "members",
+                    "value": [{"displayName": "new User", "value": "{{id4}}"}]}]}
+
+# §8 REF Postman: remove one member by a value filter
+REF_REMOVE_MEMBER = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "remove", "path": "members[value eq \"{{id4}}\"]"}]}
+
+# §8 REF Postman "Patch remove all users": no value, no filter: the group is emptied
+REF_REMOVE_ALL_MEMBERS = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "remove", "path": "members"}]}
+
+# §8 REF Postman "Group tests with garbage": a scalar member value
+REF_SCALAR_MEMBER = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "add", "path": "members", "value": "string id 1"}]}
+
+# §2.8 TUT lookup and the (unverified-shape) membership check, as query strings
+TUT_GROUP_LOOKUP_QUERY = 'excludedAttributes=members&filter=displayName eq "displayName"'
+MEMBERSHIP_CHECK_FILTER = 'id eq "{group}" and members eq "{user}"'
+
+
+def with_member_ids(body: dict, *user_ids: str) -> dict:
+    """A copy of a group PatchOp with its member ids replaced, in order of appearance, by `user_ids` (an id seen
+    again gets the same replacement; in a path filter too)."""
+    import copy
+    import re
+
+    body = copy.deepcopy(body)
+    seen: dict[str, str] = {}
+
+    def mapped(old: str) -> str:
+        if old not in seen:
+            seen[old] = user_ids[len(seen)]
+        return seen[old]
+
+    for operation in body["Operations"]:
+        value = operation.get("value")
+        if isinstance(value, list):
+            for member in value:
+                member["value"] = mapped(member["value"])
+        elif isinstance(value, str):
+            operation["value"] = mapped(value)
+        path = operation.get("path", "")
+        match = re.search(r'value eq "([^"]*)"', path)
+        if match:
+            operation["path"] = path.replace(match.group(1), mapped(match.group(1)))
+    return body

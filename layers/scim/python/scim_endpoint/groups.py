@@ -14,9 +14,9 @@ from . import service
 from .scim import membership
 from .scim import patch as scim_patch
 from .scim.paging import ListQuery
-from .scim.errors import InvalidValue, NotFound
+from .scim.errors import InvalidValue, NotFound, Throttled
 from .scim.resource_types import GROUP
-from .store import GroupGone, Store, UnknownMember
+from .store import GroupGone, Store, UnknownMember, VersionConflict
 
 # Members one response carries at most; a larger group is read with excludedAttributes=members (docs/groups.md).
 MAX_MEMBERS_RETURNED = 10_000
@@ -52,16 +52,17 @@ def with_members(store: Store, idp_id: str, shown: service.Shown) -> service.Sho
 
 def create(store: Store, idp_id: str, body: Any, tenant_url: str) -> service.Shown:
     members = _members_in(body)
-    if len(members) > _CHECKED_IN_TRANSACTION:
+    checked = len(members) > _CHECKED_IN_TRANSACTION
+    if checked:
         _check_users(store, idp_id, members)
     created = service.create(store, idp_id, GROUP, _without_members(body), tenant_url)
     if members:
         try:
-            store.change_members(idp_id, created.body["id"], members, [])
-        except UnknownMember as error:
-            # Nothing of the group may stay: take it back before answering.
+            _change_members(store, idp_id, created.body["id"], members, [], checked)
+        except Exception:
+            # Nothing of the group may stay (an unknown member, or DynamoDB failing us): take it back first.
             service.delete(store, idp_id, GROUP, created.body["id"], None)
-            raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
+            raise
         return with_members(store, idp_id, created)
     return created
 
@@ -113,17 +114,24 @@ def _change_members(
 ) -> None:
     if not adds and not removes:
         return
-    try:
-        store.change_members(idp_id, group_id, adds, removes, check_users=not checked)
-    except UnknownMember as error:
-        raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
-    except GroupGone:
-        raise NotFound(f"Group {group_id} not found.") from None
+    for attempt in range(service.MAX_ATTEMPTS):
+        try:
+            store.change_members(idp_id, group_id, adds, removes, check_users=not checked)
+            return
+        except UnknownMember as error:
+            raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
+        except GroupGone:
+            raise NotFound(f"Group {group_id} not found.") from None
+        except VersionConflict:
+            # Another transaction held the group's or a user's item (TransactionConflict: concurrent PATCHes of one
+            # group, a user being changed). Member writes are idempotent, so the whole change is written again.
+            service.back_off(attempt)
+    raise Throttled("The group's members are changing too often to change now; retry.", retry_after=1)
 
 
 def _check_users(store: Store, idp_id: str, members: list[dict]) -> None:
     ids = [m["value"] for m in members]
-    found = store.get_many(idp_id, "User", ids) if ids else {}
+    found = store.existing(idp_id, "User", ids) if ids else set()
     missing = [user_id for user_id in ids if user_id not in found]
     if missing:
         raise InvalidValue(f"Member {missing[0]} is not a user of this tenant.")
@@ -133,7 +141,9 @@ def _members_in(body: Any) -> list[dict]:
     if not isinstance(body, dict):
         return []
     key = next((k for k in body if k.lower() == membership.MEMBERS), None)
-    return membership.members_of(body[key]) if key is not None and body[key] is not None else []
+    members = membership.members_of(body[key]) if key is not None and body[key] is not None else []
+    # A user listed twice is one member (and DynamoDB refuses two writes of one item in a transaction).
+    return list({member["value"]: member for member in members}.values())
 
 
 def _without_members(body: Any) -> Any:

@@ -232,7 +232,7 @@ def delete(
         except VersionConflict:
             if if_match is not None:
                 raise PreconditionFailed("The resource changed since the version in If-Match.") from None
-            _back_off(attempt)
+            back_off(attempt)
     raise Throttled("The resource is changing too often to delete now; retry.", retry_after=1)
 
 
@@ -253,11 +253,11 @@ def _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, cha
         except VersionConflict:
             if if_match is not None:
                 raise PreconditionFailed("The resource changed since the version in If-Match.") from None
-            _back_off(attempt)
+            back_off(attempt)
     raise Throttled("The resource is changing too often to update now; retry.", retry_after=1)
 
 
-def _back_off(attempt: int) -> None:
+def back_off(attempt: int) -> None:
     if attempt + 1 < MAX_ATTEMPTS:
         time.sleep(random.uniform(0, min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**attempt)))
 

@@ -52,6 +52,13 @@ class GroupGone(Exception):
 MAX_TRANSACTION_ITEMS = 100
 BATCH_WRITE_ITEMS = 25
 BATCH_GET_KEYS = 100
+# DynamoDB refuses a sort key longer than this (ValidationException, a 500). User and group ids are sort keys, so a
+# longer one a client sends names no resource: never a user, never a member.
+MAX_SORT_KEY_BYTES = 1024
+
+
+def _keyable(resource_id: str) -> bool:
+    return len(resource_id.encode()) <= MAX_SORT_KEY_BYTES
 
 
 @dataclass(frozen=True)
@@ -213,6 +220,8 @@ class Store:
     # -- group membership: one item per member, and the inverse index GSI1 for "a user's groups" -----------------
 
     def get_member(self, idp_id: str, group_id: str, user_id: str) -> dict | None:
+        if not _keyable(user_id):
+            return None
         item = self._get_item(members_pk(idp_id, group_id), user_id)
         return item["member"] if item else None
 
@@ -239,19 +248,23 @@ class Store:
 
     def get_many(self, idp_id: str, resource_type: str, ids: list[str]) -> dict[str, Stored]:
         """Resources by id (BatchGetItem, 100 keys a call, unprocessed keys retried); missing ids are absent."""
-        found: dict[str, Stored] = {}
+        return {item["id"]: _stored(item) for item in self._batch_get(idp_id, resource_type, ids)}
+
+    def existing(self, idp_id: str, resource_type: str, ids: list[str]) -> set[str]:
+        """Which of these ids exist: as `get_many`, reading only the keys."""
+        return {item["sk"] for item in self._batch_get(idp_id, resource_type, ids, ProjectionExpression="sk")}
+
+    def _batch_get(self, idp_id: str, resource_type: str, ids: list[str], **options: Any) -> Iterator[dict]:
         pk = resource_pk(idp_id, resource_type)
-        unique_ids = list(dict.fromkeys(ids))
+        unique_ids = [i for i in dict.fromkeys(ids) if _keyable(i)]
         for start in range(0, len(unique_ids), BATCH_GET_KEYS):
             keys = [{"pk": {"S": pk}, "sk": {"S": i}} for i in unique_ids[start : start + BATCH_GET_KEYS]]
-            request = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            request = {self._table: {"Keys": keys, "ConsistentRead": True, **options}}
             while request:
                 page = self._call("batch_get_item", RequestItems=request)
                 for item in page.get("Responses", {}).get(self._table, []):
-                    stored = _stored(self._item(item))
-                    found[stored.id] = stored
+                    yield self._item(item)
                 request = page.get("UnprocessedKeys") or {}
-        return found
 
     def change_members(
         self, idp_id: str, group_id: str, add: list[dict], remove: list[str], check_users: bool = True
@@ -263,6 +276,12 @@ class Store:
         transactions, applied in order. Adding a member twice or removing an absent one changes nothing, so a
         request that failed part-way finishes when retried. Raises UnknownMember, GroupGone.
         """
+        if not _keyable(group_id):
+            raise GroupGone()
+        unkeyable = next((m["value"] for m in add if not _keyable(m["value"])), None)
+        if unkeyable is not None:
+            raise UnknownMember(unkeyable)
+        remove = [user_id for user_id in remove if _keyable(user_id)]  # the others are no member
         group_check = {"ConditionCheck": {
             "TableName": self._table,
             "Key": {"pk": {"S": resource_pk(idp_id, "Group")}, "sk": {"S": group_id}},
@@ -297,7 +316,7 @@ class Store:
                 chunk, reasons = [], []
             chunk += actions
             reasons += why
-        if chunk:
+        if chunk or not writes:  # with nothing to write, the group must still exist
             self._member_transaction(group_check, chunk, reasons)
 
     def _member_transaction(self, group_check: dict, actions: list[dict], reasons: list[str]) -> None:

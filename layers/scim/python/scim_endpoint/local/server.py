@@ -82,6 +82,9 @@ class Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        from . import moto_speed
+
+        moto_speed.install()  # transactions that copy only what they touch (moto_speed.py: why, and its tests)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per AWS call is noise
         app = _SerializedWsgi(DomainDispatcherApplication(create_backend_app))
         self._server = make_server("127.0.0.1", 0, app, threaded=True)

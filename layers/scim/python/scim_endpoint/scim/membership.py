@@ -15,8 +15,8 @@ from typing import Any
 
 from . import filter as scim_filter
 from . import schemas
-from .errors import InvalidPath, InvalidValue, Mutability
-from .patch import PATCH_OP_SCHEMA, fields, operations_of, parse_path
+from .errors import InvalidPath, InvalidValue, Mutability, ScimError
+from .patch import PATCH_OP_SCHEMA, Target, fields, operations_of, parse_path
 from .resource_types import ResourceType
 from .validation import attribute_value
 
@@ -85,10 +85,13 @@ def split(resource_type: ResourceType, body: Any) -> tuple[dict | None, MemberPl
         op, path, value = fields(operation)
         if path is None or (isinstance(path, str) and not path.strip()):
             if isinstance(value, dict):
-                key = next((k for k in value if k.lower() == MEMBERS), None)
-                if key is not None:
-                    _plan(plan, op, None, value[key])
-                    rest = {k: v for k, v in value.items() if k != key}
+                # Each key is a path: `members` in any case or under the core schema's URN (which would otherwise
+                # be applied to the group's own item, as members no user check ever saw).
+                targets = {k: t for k in value if (t := _members_target(resource_type, k)) is not None}
+                if targets:
+                    for key, target in targets.items():
+                        _plan_target(plan, op, target, value[key])
+                    rest = {k: v for k, v in value.items() if k not in targets}
                     if rest:
                         others.append({"op": op, "value": rest})
                     continue
@@ -98,11 +101,26 @@ def split(resource_type: ResourceType, body: Any) -> tuple[dict | None, MemberPl
         if target is None or target.name != MEMBERS:
             others.append(operation)
             continue
-        if target.sub is not None:
-            raise Mutability("A member's sub-attributes cannot be changed; remove the member and add it again.")
-        _plan(plan, op, target.filter, value)
+        _plan_target(plan, op, target, value)
     attributes = {"schemas": [PATCH_OP_SCHEMA], "Operations": others} if others else None
     return attributes, plan
+
+
+def _members_target(resource_type: ResourceType, key: str) -> Target | None:
+    """The target of a path-less value's key when it names `members`, else None (`patch.apply` judges the rest)."""
+    if MEMBERS not in key.lower():
+        return None
+    try:
+        target = parse_path(resource_type, key)
+    except ScimError:
+        return None
+    return target if target is not None and target.name == MEMBERS else None
+
+
+def _plan_target(plan: MemberPlan, op: str, target: Target, value: Any) -> None:
+    if target.sub is not None:
+        raise Mutability("A member's sub-attributes cannot be changed; remove the member and add it again.")
+    _plan(plan, op, target.filter, value)
 
 
 def _plan(plan: MemberPlan, op: str, value_filter: scim_filter.Filter | None, value: Any) -> None:
@@ -143,15 +161,20 @@ def _ids_of(expr: scim_filter.Filter) -> list[str] | None:
 def members_of(value: Any) -> list[dict]:
     """Member objects in canonical form: each needs a `value` (a user id); a bare id is taken as one (Entra)."""
     definition = schemas.attribute_definitions(schemas.GROUP)[MEMBERS]
+    known = {sub["name"].lower() for sub in definition["subAttributes"]}
     elements = value if isinstance(value, list) else [value]
     members = []
     for element in elements:
+        if element is None:
+            continue
         if isinstance(element, str):
             element = {"value": element}
+        if isinstance(element, dict):
+            # A member is a user id; what else a client adds is not ours to refuse (REF sends `displayName`).
+            element = {k: v for k, v in element.items() if k.lower() in known}
         member = attribute_value({**definition, "multiValued": False}, element, MEMBERS)
-        if member is None:
-            continue
-        if not isinstance(member.get("value"), str) or not member["value"]:
+        # `{}` or `{"$ref": null}` names no user: refused, not skipped (a removal must say whom it removes).
+        if member is None or not isinstance(member.get("value"), str) or not member["value"]:
             raise InvalidValue("Each member needs a 'value': the id of a user.")
         if member.get("type") not in (None, "User") and str(member.get("type")).lower() != "user":
             raise InvalidValue("Groups hold users only: a member's 'type' must be 'User'.")

@@ -1,0 +1,229 @@
+"""Deleting a group: gone for every reader at once, its member items deleted afterwards by the cleanup function
+(template.yaml: CleanupFunction on the table's stream), run here on the records read from moto's stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from scim_endpoint.local.template import stream_consumers
+from scim_endpoint.store import store
+from tests.conftest import REGION, TABLE_NAME, Tenant, load_handler
+from tests.integration.test_groups import (
+    Groups, group, group_items, member_items, new_users, remove_listed, table_items, tut_add,
+)
+from tests.integration.test_users import Users, error, ok, patch_op
+
+
+@pytest.fixture
+def groups(call, tenant: Tenant) -> Groups:
+    return Groups(call, tenant)
+
+
+@pytest.fixture
+def users(call, tenant: Tenant) -> Users:
+    return Users(call, tenant)
+
+
+class Stream:
+    """The table's stream as Lambda reads it: every record since the table was made, in order."""
+
+    def __init__(self) -> None:
+        self.client = boto3.client("dynamodbstreams", region_name=REGION)
+        arn = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=TABLE_NAME)["Table"][
+            "LatestStreamArn"]
+        shards = self.client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self.iterators = [self.client.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                          for shard in shards]
+
+    def read(self) -> list[dict]:
+        """The records not read yet."""
+        records = []
+        for index, iterator in enumerate(self.iterators):
+            page = self.client.get_records(ShardIterator=iterator)
+            records += page["Records"]
+            self.iterators[index] = page.get("NextShardIterator") or iterator
+        return records
+
+
+@pytest.fixture
+def stream(aws) -> Stream:
+    return Stream()
+
+
+def keys(record: dict) -> tuple[str, str]:
+    found = record["dynamodb"]["Keys"]
+    return found["pk"]["S"], found["sk"]["S"]
+
+
+def removals(records: list[dict]) -> list[dict]:
+    """What the function's filter (`eventName: REMOVE`) lets through."""
+    return [r for r in records if r["eventName"] == "REMOVE"]
+
+
+def run_cleanup(records: list[dict]) -> dict:
+    (consumer,) = [c for c in stream_consumers() if c.function == "CleanupFunction"]
+    assert consumer.event_names == frozenset({"REMOVE"})
+    from scim_endpoint.local.server import LambdaContext
+
+    handler = load_handler(consumer.code_dir, consumer.handler)
+    return handler({"Records": records}, LambdaContext("CleanupFunction", "cleanup-test"))
+
+
+def user_groups(users: Users, user_id: str) -> list[str]:
+    return [g["value"] for g in ok(users.get(user_id)).get("groups", [])]
+
+
+def gsi_memberships(tenant: Tenant, user_id: str) -> list[str]:
+    return store().groups_of(tenant.idp_id, user_id)
+
+
+# --- deleting a group -----------------------------------------------------------------------------------------------
+
+
+def test_a_deleted_group_is_gone_at_once_and_its_members_are_cleaned_up_after(
+    groups: Groups, users: Users, tenant: Tenant, stream: Stream
+) -> None:
+    ids = new_users(users, 3)
+    doomed = groups.create(group("Doomed", externalId="ext-doomed", members=[{"value": i} for i in ids]))
+    kept = groups.create(group("Kept", members=[{"value": ids[0]}]))
+    assert groups.delete(doomed["id"]).status == 204
+
+    # The member items are still there...
+    assert member_items(tenant, doomed["id"]) == set(ids)
+    # ...but nothing of the group shows to any reader.
+    error(groups.get(doomed["id"]), 404)
+    error(groups.get(doomed["id"], "?excludedAttributes=members"), 404)
+    assert groups.filter('displayName eq "Doomed"') == []
+    assert groups.filter('externalId eq "ext-doomed"') == []
+    assert groups.filter(f'id eq "{doomed["id"]}"') == []
+    assert groups.filter(f'members eq "{ids[1]}"') == []
+    for user_id in ids:
+        assert not groups.is_member(doomed["id"], user_id)
+        assert doomed["id"] not in user_groups(users, user_id)
+    assert user_groups(users, ids[0]) == [kept["id"]]
+    assert "groups" not in ok(users.get(ids[1]))
+    listed = ok(groups.list())
+    assert [g["id"] for g in listed["Resources"]] == [kept["id"]] and listed["totalResults"] == 1
+    # Its writes fail as for any missing group, and write nothing.
+    error(groups.patch(doomed["id"], tut_add(ids[1])), 404)
+    error(groups.patch(doomed["id"], remove_listed(ids[1])), 404)
+
+    records = stream.read()
+    removed = removals(records)
+    assert (f"T#{tenant.idp_id}#Group", doomed["id"]) in [keys(r) for r in removed]
+    summary = run_cleanup(removed)
+    assert summary == {"groups": 1, "users": 0, "memberships_deleted": 3}
+    assert member_items(tenant, doomed["id"]) == set()
+    for user_id in ids:
+        assert doomed["id"] not in gsi_memberships(tenant, user_id)
+    # The other group is untouched.
+    assert member_items(tenant, kept["id"]) == {ids[0]}
+    assert groups.member_ids(kept["id"]) == {ids[0]}
+    assert gsi_memberships(tenant, ids[0]) == [kept["id"]]
+    # Nothing of the deleted group is left in the table.
+    assert not [item for item in group_items(tenant) if doomed["id"] in str(item)]
+
+    # Running it again (Lambda retries a batch) is harmless.
+    assert run_cleanup(removed) == {"groups": 1, "users": 0, "memberships_deleted": 0}
+    assert run_cleanup(removals(stream.read())) == {"groups": 0, "users": 0, "memberships_deleted": 0}
+    assert member_items(tenant, kept["id"]) == {ids[0]}
+
+
+def test_cleanup_of_a_large_group(groups: Groups, users: Users, tenant: Tenant, stream: Stream) -> None:
+    """More member items than a batch (25) and a query page can hold: all go."""
+    (alice,) = new_users(users, 1)
+    body = groups.create(group("Large", members=[{"value": alice}]))
+    store().change_members(tenant.idp_id, body["id"], [{"value": f"seeded-{n:04d}"} for n in range(120)], [],
+                           check_users=False)
+    assert len(member_items(tenant, body["id"])) == 121
+    assert groups.delete(body["id"]).status == 204
+    summary = run_cleanup(removals(stream.read()))
+    assert summary == {"groups": 1, "users": 0, "memberships_deleted": 121}
+    assert member_items(tenant, body["id"]) == set()
+    assert gsi_memberships(tenant, alice) == []
+
+
+# --- deleting a user ------------------------------------------------------------------------------------------------
+
+
+def test_a_users_removal_cleans_a_membership_added_meanwhile(groups: Groups, users: Users, tenant: Tenant,
+                                                             stream: Stream) -> None:
+    alice, bob = new_users(users, 2)
+    sales = groups.create(group("Sales", members=[{"value": alice}, {"value": bob}]))
+    admins = groups.create(group("Admins"))
+    assert users.delete(alice).status == 204
+    assert member_items(tenant, sales["id"]) == {bob}  # the user left its groups before going
+    # The race: a membership written between the user's leaving and its removal (as a member transaction that
+    # checked the user just before it went would).
+    store().change_members(tenant.idp_id, admins["id"], [{"value": alice}], [], check_users=False)
+    assert member_items(tenant, admins["id"]) == {alice}
+
+    removed = removals(stream.read())
+    assert (f"T#{tenant.idp_id}#User", alice) in [keys(r) for r in removed]
+    summary = run_cleanup(removed)
+    assert summary["users"] == 1 and summary["groups"] == 0 and summary["memberships_deleted"] == 1
+    assert member_items(tenant, admins["id"]) == set()
+    assert gsi_memberships(tenant, alice) == []
+    assert member_items(tenant, sales["id"]) == {bob}
+    assert groups.member_ids(sales["id"]) == {bob} and groups.members(admins["id"]) == []
+    assert run_cleanup(removed)["memberships_deleted"] == 0
+
+
+# --- what the cleanup leaves alone ----------------------------------------------------------------------------------
+
+
+def test_unrelated_records_are_ignored(groups: Groups, users: Users, tenant: Tenant, call, make_tenant,
+                                       stream: Stream) -> None:
+    """Guards (a rename removes the old name's), member items (a removal), inserts and changes: none of them is a
+    group or user going, so nothing is deleted."""
+    alice, bob, carol = new_users(users, 3)
+    body = groups.create(group("Before", externalId="ext-1", members=[{"value": alice}, {"value": bob}]))
+    groups.patched(body["id"], patch_op({"op": "Replace", "path": "displayName", "value": "After"},
+                                        {"op": "replace", "path": "externalId", "value": "ext-2"}))
+    groups.patched(body["id"], remove_listed(bob))
+    groups.patched(body["id"], tut_add(carol))
+    ok(users.patch(alice, patch_op({"op": "replace", "path": "userName", "value": "renamed@contoso.com"})))
+    other = Groups(call, make_tenant(name="Fabrikam"))
+    other_users = Users(call, other.tenant)
+    (dave,) = new_users(other_users, 1)
+    theirs = other.create(group("Theirs", members=[{"value": dave}]))
+
+    records = stream.read()
+    names = {r["eventName"] for r in records}
+    assert names == {"INSERT", "MODIFY", "REMOVE"}
+    removed_keys = [keys(r) for r in removals(records)]
+    assert (f"T#{tenant.idp_id}#Group#displayName#before", "UNIQUE") in removed_keys
+    assert (f"T#{tenant.idp_id}#Members#{body['id']}", bob) in removed_keys
+    assert all(pk.count("#") != 2 for pk, _ in removed_keys)  # no group or user went
+    before = table_items()
+
+    # Every record, as if the function had no filter, and only the removals, as it has.
+    assert run_cleanup(records) == {"groups": 0, "users": 0, "memberships_deleted": 0}
+    assert run_cleanup(removals(records)) == {"groups": 0, "users": 0, "memberships_deleted": 0}
+    # Records of other shapes: no keys, another table's keys, an unknown event.
+    assert run_cleanup([{"eventName": "REMOVE"}, {"eventName": "REMOVE", "dynamodb": {"Keys": {"id": {"S": "x"}}}},
+                        {"eventName": "REMOVE", "dynamodb": {"Keys": {"pk": {"S": "U#x#Group"}, "sk": {"S": "g"}}}},
+                        {"eventName": "TTL"}]) == {"groups": 0, "users": 0, "memberships_deleted": 0}
+    assert sorted(map(str, table_items())) == sorted(map(str, before))
+    assert groups.member_ids(body["id"]) == {alice, carol}
+    assert other.member_ids(theirs["id"]) == {dave}
+
+
+def test_another_tenants_group_going_leaves_this_tenants_members(groups: Groups, users: Users, tenant: Tenant,
+                                                                  call, make_tenant, stream: Stream) -> None:
+    (alice,) = new_users(users, 1)
+    mine = groups.create(group("Mine", members=[{"value": alice}]))
+    other = Groups(call, make_tenant(name="Fabrikam"))
+    (dave,) = new_users(Users(call, other.tenant), 1)
+    theirs = other.create(group("Theirs", members=[{"value": dave}]))
+    assert other.delete(theirs["id"]).status == 204
+    stream.read()
+    # A record naming this tenant's group id under the other tenant deletes nothing here.
+    forged: dict[str, Any] = {"eventName": "REMOVE", "dynamodb": {"Keys": {
+        "pk": {"S": f"T#{other.tenant.idp_id}#Group"}, "sk": {"S": mine["id"]}}}}
+    assert run_cleanup([forged])["memberships_deleted"] == 0
+    assert groups.member_ids(mine["id"]) == {alice}
