@@ -1,5 +1,6 @@
-"""Shared fixtures: AWS emulated in-process by moto, tenants made through the admin side, and a `call` helper that
-sends a request through the real Lambda handlers as API Gateway would (the routes come from template.yaml)."""
+"""Shared fixtures: AWS emulated in-process by moto, tenants made through the admin side, a `call` helper that
+sends a request through the real Lambda handlers as API Gateway would (the routes come from template.yaml), and the
+Users and Groups endpoints of a tenant through it (tests/support.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support import Groups, Users
 
 # Lambda gives a function its environment before the first import; Powertools reads these when the shared
 # Logger, Tracer and Metrics are created (at import of scim_endpoint.observability, possibly during collection).
@@ -262,3 +267,58 @@ def call(aws: None) -> Callable[..., Result]:
 
 def new_guid() -> str:
     return str(uuid.uuid4())
+
+
+# --- the endpoints of a tenant and the table under many writers ------------------------------------------------------
+
+
+@pytest.fixture
+def users(call, tenant: Tenant) -> Users:
+    """The Users endpoint of `tenant`."""
+    from tests.support import Users
+
+    return Users(call, tenant)
+
+
+@pytest.fixture
+def groups(call, tenant: Tenant) -> Groups:
+    """The Groups endpoint of `tenant`."""
+    from tests.support import Groups
+
+    return Groups(call, tenant)
+
+
+@pytest.fixture
+def fast_transactions(aws) -> Iterator[None]:
+    """moto copies the whole table for every item of a transaction; its speed patch copies only what it writes (same
+    semantics: tests/unit/test_moto_speed.py). For tests that write hundreds of items."""
+    from scim_endpoint.local import moto_speed
+
+    was = moto_speed.installed()
+    assert moto_speed.install()
+    try:
+        yield
+    finally:
+        if not was:
+            moto_speed.uninstall()
+
+
+@pytest.fixture
+def atomic_dynamodb(aws) -> Iterator[None]:
+    """moto applies a transaction in steps on plain dicts; DynamoDB applies it at once. One call at a time restores
+    that (as the local server does for its emulator), without ordering the handlers' own work."""
+    from scim_endpoint import store
+
+    client = store.store()._client
+    lock = threading.Lock()
+    make_api_call = client._make_api_call
+
+    def serialized(operation_name: str, api_params: dict) -> dict:
+        with lock:
+            return make_api_call(operation_name, api_params)
+
+    client._make_api_call = serialized
+    try:
+        yield
+    finally:
+        del client._make_api_call

@@ -11,20 +11,9 @@ import pytest
 from scim_endpoint.local.template import stream_consumers
 from scim_endpoint.store import store
 from tests.conftest import REGION, TABLE_NAME, Tenant, load_handler
-from tests.integration.test_groups import (
-    Groups, group, group_items, member_items, new_users, remove_listed, table_items, tut_add,
-)
-from tests.integration.test_users import Users, error, ok, patch_op
-
-
-@pytest.fixture
-def groups(call, tenant: Tenant) -> Groups:
-    return Groups(call, tenant)
-
-
-@pytest.fixture
-def users(call, tenant: Tenant) -> Users:
-    return Users(call, tenant)
+from tests.integration.test_groups import group, group_items, member_items, new_users, remove_listed, tut_add
+from tests.integration.test_users import patch_op
+from tests.support import Groups, Users, error, ok, table_items
 
 
 class Stream:

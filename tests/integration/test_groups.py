@@ -5,14 +5,12 @@ kept as items of their own, User.groups, privileges and tenant isolation."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import pytest
 
-from tests.conftest import REGION, TABLE_NAME, Tenant, new_guid
+from tests.conftest import Tenant, new_guid
 from tests.entra_requests import (
     COMPAT2020_GROUP_ADD_MEMBER, COMPAT_REMOVE_MEMBER_WITH_FLAG, COMPAT_REMOVE_MEMBER_WITHOUT_FLAG,
     MEMBERSHIP_CHECK_FILTER, REF_ADD_MEMBER, REF_GROUP_CREATE, REF_REMOVE_ALL_MEMBERS, REF_REMOVE_MEMBER,
@@ -20,119 +18,13 @@ from tests.entra_requests import (
     VALIDATOR_ADD_THEN_REMOVE_MEMBER, VALIDATOR_GROUP_RENAME, VALIDATOR_GROUP_REPLACE_EXTERNAL_ID,
     VALIDATOR_REPLACE_MEMBERS, with_member_ids,
 )
-from tests.integration.test_users import (
-    LIST_RESPONSE, SEARCH_REQUEST, TIMESTAMP, Users, attributes, error, ok, patch_op, user, version,
-)
-from tests.support import nones
+from tests.integration.test_users import SEARCH_REQUEST, attributes, patch_op, user, version
+from tests.support import GROUP_SCHEMA, Groups, Users, error, ok, table_items
 
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 MS_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 
 # --- helpers (also used by the other Groups test modules) ----------------------------------------------------------
-
-
-class Groups:
-    """The Groups endpoint of one tenant through the `call` fixture."""
-
-    def __init__(self, call, tenant: Tenant):
-        self.call = call
-        self.tenant = tenant
-
-    def request(self, method: str, path: str, body: Any = None, headers: dict | None = None,
-                token: str | None = None):
-        return self.call(method, f"{self.tenant.base}{path}", headers, body, token=token or self.tenant.token)
-
-    def post(self, body: Any, **kwargs):
-        return self.request("POST", "/Groups", body, **kwargs)
-
-    def get(self, group_id: str, query: str = "", **kwargs):
-        return self.request("GET", f"/Groups/{group_id}{query}", **kwargs)
-
-    def put(self, group_id: str, body: Any, **kwargs):
-        return self.request("PUT", f"/Groups/{group_id}", body, **kwargs)
-
-    def patch(self, group_id: str, body: Any, **kwargs):
-        return self.request("PATCH", f"/Groups/{group_id}", body, **kwargs)
-
-    def delete(self, group_id: str, **kwargs):
-        return self.request("DELETE", f"/Groups/{group_id}", **kwargs)
-
-    def list(self, query: str = "", **kwargs):
-        return self.request("GET", f"/Groups{'?' + query if query else ''}", **kwargs)
-
-    def search(self, body: dict, **kwargs):
-        return self.request("POST", "/Groups/.search", body, **kwargs)
-
-    def create(self, body: dict) -> dict:
-        return created(self.post(body), self.tenant)
-
-    def read(self, group_id: str, query: str = "") -> dict:
-        return ok(self.get(group_id, query))
-
-    def patched(self, group_id: str, body: dict, **kwargs) -> None:
-        """A PATCH that must succeed: 204, no body (as Entra's documentation recommends for groups)."""
-        status, _, answer = self.patch(group_id, body, **kwargs)
-        assert status == 204, answer
-        assert answer is None
-
-    def filter(self, text: str, extra: str = "excludedAttributes=members") -> list[dict]:
-        """The groups a `filter=` query finds (encoded with `%20`), by default as Entra asks: without members."""
-        query = f"filter={quote(text, safe='')}" + (f"&{extra}" if extra else "")
-        body = ok(self.list(query))
-        assert body["schemas"] == [LIST_RESPONSE]
-        assert body["totalResults"] == len(body["Resources"]) == body["itemsPerPage"]
-        return body["Resources"]
-
-    def is_member(self, group_id: str, user_id: str, text: str = MEMBERSHIP_CHECK_FILTER) -> bool:
-        found = self.filter(text.format(group=group_id, user=user_id))
-        assert len(found) <= 1
-        if found:
-            assert found[0]["id"] == group_id and "members" not in found[0]
-        return bool(found)
-
-    def members(self, group_id: str) -> list[dict]:
-        return self.read(group_id).get("members", [])
-
-    def member_ids(self, group_id: str) -> set[str]:
-        return {m["value"] for m in self.members(group_id)}
-
-
-@pytest.fixture
-def groups(call, tenant: Tenant) -> Groups:
-    return Groups(call, tenant)
-
-
-@pytest.fixture
-def fast_transactions(aws) -> Iterator[None]:
-    """moto copies the whole table for every item of a transaction; its speed patch copies only what it writes (same
-    semantics: tests/unit/test_moto_speed.py). For tests that write hundreds of items."""
-    from scim_endpoint.local import moto_speed
-
-    was = moto_speed.installed()
-    assert moto_speed.install()
-    try:
-        yield
-    finally:
-        if not was:
-            moto_speed.uninstall()
-
-
-@pytest.fixture
-def users(call, tenant: Tenant) -> Users:
-    return Users(call, tenant)
-
-
-def created(result, tenant: Tenant) -> dict:
-    body = ok(result, 201)
-    meta = body["meta"]
-    assert result.headers["location"] == meta["location"] == f"{tenant.url}/Groups/{body['id']}"
-    assert result.headers["etag"] == meta["version"] == 'W/"1"'
-    assert meta["resourceType"] == "Group"
-    assert TIMESTAMP.match(meta["created"]) and meta["lastModified"] == meta["created"]
-    assert body["schemas"] == [GROUP_SCHEMA]
-    assert nones(body) == []
-    return body
 
 
 def group(display_name: str | None = None, **extra: Any) -> dict:
@@ -174,17 +66,6 @@ def seed_users(tenant: Tenant, count: int) -> list[str]:
         store().create(tenant.idp_id, USER.name, stored, service.unique_keys(USER, attributes))
         ids.append(stored.id)
     return ids
-
-
-def table_items() -> list[dict]:
-    client = boto3.client("dynamodb", region_name=REGION)
-    items, request = [], {"TableName": TABLE_NAME}
-    while True:
-        page = client.scan(**request)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def group_items(tenant: Tenant) -> list[dict]:

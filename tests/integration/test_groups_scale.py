@@ -3,36 +3,23 @@ once; and what a request costs in DynamoDB calls, the same for a group of 1 memb
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import threading
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 
 from scim_endpoint import service
 from scim_endpoint import store as store_module
 from scim_endpoint.store import Store
-from tests.conftest import HOST, Tenant, new_guid, response_headers
+from tests.conftest import Tenant, new_guid
 from tests.entra_requests import MEMBERSHIP_CHECK_FILTER
-from tests.integration.test_groups import (  # noqa: F401 (fast_transactions: a fixture)
-    Groups, fast_transactions, group, remove_listed, seed_users, tut_add,
-)
-from tests.integration.test_users import error, ok, patch_op, version
+from tests.integration.test_groups import group, remove_listed, seed_users, tut_add
+from tests.integration.test_users import patch_op, version
+from tests.support import Container, Groups, at_once, error, ok
 
 
 @pytest.fixture(autouse=True)
 def _fast(fast_transactions) -> None:
     """Every test here writes thousands of items."""
-
-
-@pytest.fixture
-def groups(call, tenant: Tenant) -> Groups:
-    return Groups(call, tenant)
 
 
 def store() -> Store:
@@ -76,74 +63,16 @@ def test_a_thousand_adds_with_one_unknown_user_add_none(groups: Groups, tenant: 
 # --- many writers at once -------------------------------------------------------------------------------------------
 
 
-class Container:
-    """One warm "Lambda container" of the Groups function: its own import of the module, sharing the process's store
-    client as containers share DynamoDB (as tests/integration/test_users_concurrency.py does for Users)."""
-
-    def __init__(self, tenant: Tenant, number: int):
-        from scim_endpoint.local.template import routes
-
-        self.tenant = tenant
-        self.routes = routes()
-        route = next(r for r in self.routes if r.function == "GroupsFunction")
-        name = f"_test_groups_container_{number}_{uuid.uuid4().hex}"
-        spec = importlib.util.spec_from_file_location(name, Path(route.code_dir) / "app.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        self.handler = module.lambda_handler
-
-    def __call__(self, method: str, target: str, body: Any = None, headers: dict | None = None):
-        from scim_endpoint.local.events import build_event, match_route
-        from scim_endpoint.local.server import LambdaContext
-
-        parts = urlsplit(target)
-        route, params, _ = match_route(self.routes, method, parts.path)
-        header_list = [("Host", HOST), ("Authorization", f"Bearer {self.tenant.token}"), *(headers or {}).items()]
-        raw = b"" if body is None else json.dumps(body).encode()
-        event = build_event(route, params, method, parts.path, parts.query, header_list, raw)
-        result = self.handler(event, LambdaContext(route.function, event["requestContext"]["requestId"]))
-        return int(result["statusCode"]), response_headers(result), json.loads(result["body"] or "null")
-
-
-@pytest.fixture
-def atomic_dynamodb(aws) -> Iterator[None]:
-    """moto applies a transaction in steps on plain dicts; DynamoDB applies it at once. One call at a time restores
-    that (as the local server does), without ordering the handlers' own work."""
-    client = store()._client
-    lock = threading.Lock()
-    make_api_call = client._make_api_call
-
-    def serialized(operation_name: str, api_params: dict) -> dict:
-        with lock:
-            return make_api_call(operation_name, api_params)
-
-    client._make_api_call = serialized
-    try:
-        yield
-    finally:
-        del client._make_api_call
-
-
 def test_ten_concurrent_patches_of_one_group_all_land(groups: Groups, tenant: Tenant, atomic_dynamodb) -> None:
     ids = seed_users(tenant, 1000)
     body = groups.create(group("Crowd"))
-    containers = [Container(tenant, n) for n in range(10)]
-    barrier = threading.Barrier(len(containers))
-    results: list[Any] = [None] * len(containers)
+    containers = [Container("GroupsFunction", tenant, n) for n in range(10)]
 
-    def send(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = containers[index]("PATCH", f"{tenant.base}/Groups/{body['id']}",
-                                               tut_add(*ids[index * 100:(index + 1) * 100]))
-        except Exception as exc:  # reported by the assertion below
-            results[index] = exc
+    def send(index: int):
+        return containers[index]("PATCH", f"{tenant.base}/Groups/{body['id']}",
+                                 tut_add(*ids[index * 100:(index + 1) * 100]))
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(containers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(len(containers), send)
 
     assert [r[0] if isinstance(r, tuple) else r for r in results] == [204] * 10, results
     assert sorted(store().member_ids(tenant.idp_id, body["id"])) == sorted(ids)
@@ -154,25 +83,15 @@ def test_ten_concurrent_mixed_patches_of_one_group(groups: Groups, tenant: Tenan
     """Adds, removals and a rename at once, each from its own container: every change lands."""
     ids = seed_users(tenant, 200)
     body = groups.create(group("Mixed", members=[{"value": i} for i in ids[:40]]))
-    containers = [Container(tenant, n) for n in range(10)]
+    containers = [Container("GroupsFunction", tenant, n) for n in range(10)]
     bodies = [tut_add(*ids[40 + n * 20:60 + n * 20]) for n in range(8)]  # ids[40:200]
     bodies.append(remove_listed(*ids[:40]))
     bodies.append(patch_op({"op": "Replace", "path": "displayName", "value": "Mixed renamed"}))
-    barrier = threading.Barrier(len(containers))
-    results: list[Any] = [None] * len(containers)
 
-    def send(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = containers[index]("PATCH", f"{tenant.base}/Groups/{body['id']}", bodies[index])
-        except Exception as exc:
-            results[index] = exc
+    def send(index: int):
+        return containers[index]("PATCH", f"{tenant.base}/Groups/{body['id']}", bodies[index])
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(containers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(len(containers), send)
     assert [r[0] if isinstance(r, tuple) else r for r in results] == [204] * 10, results
     assert sorted(store().member_ids(tenant.idp_id, body["id"])) == sorted(ids[40:])
     assert groups.read(body["id"], "?excludedAttributes=members")["displayName"] == "Mixed renamed"

@@ -11,115 +11,25 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import pytest
 
-from tests.conftest import REGION, TABLE_NAME, Tenant, new_guid
+from tests.conftest import Tenant, new_guid
 from tests.entra_requests import (
     COMPAT2020_ADD_DEPARTMENT, COMPAT2020_PRIMARY_AND_PATHLESS, COMPAT_ADD_WITH_FLAG, COMPAT_ADD_WITHOUT_FLAG,
     COMPAT_REPLACE_WITH_FLAG, COMPAT_REPLACE_WITHOUT_FLAG, DISABLE_PATHLESS, DISABLE_WITH_FLAG, DISABLE_WITHOUT_FLAG,
     META_CREATE, TUT_CREATE, TUT_DISABLE, TUT_EXAMPLE_2, TUT_EXAMPLE_5_ADD_MANAGER, TUT_RENAME_USER_NAME,
     TUT_UPDATE_MULTI_VALUED, VALIDATOR_CREATE, VALIDATOR_REMOVE_MANAGER,
 )
-from tests.support import nones
+from tests.support import ERROR_SCHEMA, Users, error, nones, ok, table_items
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 PASSWORD = "Pa55w0rd!-never-stored-7f3a"
 
 
 # --- helpers (also used by the other Users test modules) -----------------------------------------------------------
-
-
-class Users:
-    """The Users endpoint of one tenant through the `call` fixture."""
-
-    def __init__(self, call, tenant: Tenant):
-        self.call = call
-        self.tenant = tenant
-
-    def request(self, method: str, path: str, body: Any = None, headers: dict | None = None,
-                token: str | None = None):
-        return self.call(method, f"{self.tenant.base}{path}", headers, body, token=token or self.tenant.token)
-
-    def post(self, body: Any, **kwargs):
-        return self.request("POST", "/Users", body, **kwargs)
-
-    def get(self, user_id: str, query: str = "", **kwargs):
-        return self.request("GET", f"/Users/{user_id}{query}", **kwargs)
-
-    def put(self, user_id: str, body: Any, **kwargs):
-        return self.request("PUT", f"/Users/{user_id}", body, **kwargs)
-
-    def patch(self, user_id: str, body: Any, **kwargs):
-        return self.request("PATCH", f"/Users/{user_id}", body, **kwargs)
-
-    def delete(self, user_id: str, **kwargs):
-        return self.request("DELETE", f"/Users/{user_id}", **kwargs)
-
-    def list(self, query: str = "", **kwargs):
-        return self.request("GET", f"/Users{'?' + query if query else ''}", **kwargs)
-
-    def search(self, body: dict, **kwargs):
-        return self.request("POST", "/Users/.search", body, **kwargs)
-
-    def create(self, body: dict) -> dict:
-        return created(self.post(body), self.tenant)
-
-    def read(self, user_id: str) -> dict:
-        return ok(self.get(user_id))
-
-    def filter(self, text: str) -> list[dict]:
-        """The users a `filter=` query finds (encoded with `%20`)."""
-        body = ok(self.list(f"filter={quote(text, safe='')}"))
-        assert body["schemas"] == [LIST_RESPONSE]
-        assert body["totalResults"] == len(body["Resources"]) == body["itemsPerPage"]
-        return body["Resources"]
-
-
-@pytest.fixture
-def users(call, tenant: Tenant) -> Users:
-    return Users(call, tenant)
-
-
-def scim_json(headers: dict[str, str]) -> None:
-    assert headers["content-type"].split(";")[0].strip() == "application/scim+json"
-
-
-def ok(result, status: int = 200) -> dict:
-    got, headers, body = result
-    assert got == status, body
-    scim_json(headers)
-    if isinstance(body, dict) and "meta" in body:
-        assert headers["etag"] == body["meta"]["version"]
-    return body
-
-
-def created(result, tenant: Tenant) -> dict:
-    body = ok(result, 201)
-    meta = body["meta"]
-    assert result.headers["location"] == meta["location"] == f"{tenant.url}/Users/{body['id']}"
-    assert result.headers["etag"] == meta["version"] == 'W/"1"'
-    assert meta["resourceType"] == "User"
-    assert TIMESTAMP.match(meta["created"]) and meta["lastModified"] == meta["created"]
-    return body
-
-
-def error(result, status: int, scim_type: str | None = None) -> dict:
-    got, headers, body = result
-    assert got == status, body
-    scim_json(headers)
-    assert body["schemas"] == [ERROR_SCHEMA]
-    assert body["status"] == str(status)
-    assert isinstance(body["detail"], str) and body["detail"]
-    if scim_type is not None:
-        assert body.get("scimType") == scim_type, body
-    return body
 
 
 def attributes(resource: dict) -> dict:
@@ -153,17 +63,6 @@ def entra_user(user_name: str | None = None) -> dict:
         "name": {"formatted": "Joy Young", "familyName": "Young", "givenName": "Joy"},
         ENTERPRISE: {"employeeNumber": "1001", "department": "Sales"},
     }
-
-
-def table_items() -> list[dict]:
-    client = boto3.client("dynamodb", region_name=REGION)
-    items, request = [], {"TableName": TABLE_NAME}
-    while True:
-        page = client.scan(**request)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def items_of(tenant: Tenant) -> list[dict]:
@@ -281,7 +180,7 @@ def test_create_with_the_enterprise_attributes_at_the_top_level(users: Users) ->
                                           "application/scim+json"])
 def test_create_accepts_json_and_scim_json(users: Users, content_type: str) -> None:
     sent = user(displayName="Typed")
-    body = created(users.post(sent, headers={"Content-Type": content_type}), users.tenant)
+    body = users.created(users.post(sent, headers={"Content-Type": content_type}))
     assert attributes(body) == sent
     assert users.read(body["id"]) == body
 

@@ -3,29 +3,18 @@ version (never lost, never a 500) unless the client pinned a version with If-Mat
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import threading
-import uuid
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 import pytest
 
-from scim_endpoint import service, store as store_module
+from scim_endpoint import service
 from scim_endpoint.scim.resource_types import USER
 from scim_endpoint.store import Store
-from tests.conftest import HOST, Tenant, response_headers
-from tests.integration.test_users import (
-    ENTERPRISE, Users, entra_user, error, ok, patch_op, user, version,
-)
-
-
-@pytest.fixture
-def users(call, tenant: Tenant) -> Users:
-    return Users(call, tenant)
+from tests.conftest import Tenant
+from tests.integration.test_users import ENTERPRISE, entra_user, patch_op, user, version
+from tests.support import Container, Users, at_once, error, ok
 
 
 # The real method, whatever a test patches it to: the other writer uses it.
@@ -167,51 +156,6 @@ def test_a_change_that_keeps_losing_is_429_not_500(users: Users, monkeypatch) ->
 # --- many writers at once -------------------------------------------------------------------------------------------
 
 
-class Container:
-    """One warm "Lambda container": its own import of the Users function (a module's resolver serves one request
-    at a time, as in Lambda), sharing the process's store client like containers share DynamoDB."""
-
-    def __init__(self, tenant: Tenant, number: int):
-        from scim_endpoint.local.template import routes
-
-        self.tenant = tenant
-        self.routes = routes()
-        route = next(r for r in self.routes if r.function == "UsersFunction")
-        name = f"_test_users_container_{number}_{uuid.uuid4().hex}"
-        spec = importlib.util.spec_from_file_location(name, Path(route.code_dir) / "app.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        self.handler = module.lambda_handler
-
-    def __call__(self, method: str, target: str, body: Any = None, headers: dict | None = None):
-        from scim_endpoint.local.events import build_event, match_route
-        from scim_endpoint.local.server import LambdaContext
-
-        parts = urlsplit(target)
-        route, params, _ = match_route(self.routes, method, parts.path)
-        header_list = [("Host", HOST), ("Authorization", f"Bearer {self.tenant.token}"),
-                       *(headers or {}).items()]
-        raw = b"" if body is None else json.dumps(body).encode()
-        event = build_event(route, params, method, parts.path, parts.query, header_list, raw)
-        result = self.handler(event, LambdaContext(route.function, event["requestContext"]["requestId"]))
-        return int(result["statusCode"]), response_headers(result), json.loads(result["body"] or "null")
-
-
-@pytest.fixture
-def atomic_dynamodb(aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto applies a transaction in steps on plain dicts; DynamoDB applies it at once. One call at a time restores
-    that (as the local server does for its emulator), without ordering the handlers' own work."""
-    client = store_module.store()._client
-    lock = threading.Lock()
-    make_api_call = client._make_api_call
-
-    def serialized(operation_name: str, api_params: dict) -> dict:
-        with lock:
-            return make_api_call(operation_name, api_params)
-
-    monkeypatch.setattr(client, "_make_api_call", serialized)
-
-
 TEN_CHANGES = [
     ("title", "Title"),
     ("nickName", "Nick"),
@@ -229,10 +173,9 @@ TEN_CHANGES = [
 def test_ten_concurrent_patches_of_one_user_all_land(users: Users, tenant: Tenant, atomic_dynamodb,
                                                     monkeypatch) -> None:
     before = users.create(entra_user("crowd@contoso.com"))
-    containers = [Container(tenant, n) for n in range(len(TEN_CHANGES))]
+    containers = [Container("UsersFunction", tenant, n) for n in range(len(TEN_CHANGES))]
     ok(users.get(before["id"]))  # the key is in the process's key cache before the crowd arrives
-    barrier = threading.Barrier(len(containers))
-    results: list[Any] = [None] * len(containers)
+    bodies = [patch_op({"op": "replace", "path": path, "value": value}) for path, value in TEN_CHANGES]
     attempts: list[int] = []
     original = Store.update
 
@@ -242,22 +185,10 @@ def test_ten_concurrent_patches_of_one_user_all_land(users: Users, tenant: Tenan
 
     monkeypatch.setattr(Store, "update", counted)
 
-    def send(index: int) -> None:
-        path, value = TEN_CHANGES[index]
-        barrier.wait()
-        try:
-            results[index] = containers[index](
-                "PATCH", f"{tenant.base}/Users/{before['id']}",
-                patch_op({"op": "replace", "path": path, "value": value}),
-            )
-        except Exception as exc:  # reported by the assertion below
-            results[index] = exc
+    def send(index: int):
+        return containers[index]("PATCH", f"{tenant.base}/Users/{before['id']}", bodies[index])
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(containers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = at_once(len(containers), send, timeout=30)
 
     assert [r[0] if isinstance(r, tuple) else r for r in results] == [200] * 10, results
     after = users.read(before["id"])
@@ -281,7 +212,7 @@ def test_containers_in_one_process_do_not_see_each_others_requests(users: Users,
     resolver of the process shares)."""
     from scim_endpoint import tenants
 
-    first, second = Container(tenant, 1), Container(tenant, 2)
+    first, second = Container("UsersFunction", tenant, 1), Container("UsersFunction", tenant, 2)
     ok(users.list("count=0"))  # the key is in the process's key cache
     paused, resume = threading.Event(), threading.Event()
     authenticate = tenants.KeyCache.authenticate

@@ -11,9 +11,8 @@ import pytest
 
 from scim_endpoint import store as store_module
 from tests.conftest import Tenant, new_guid
-from tests.integration.test_users import (
-    ENTERPRISE, LIST_RESPONSE, SEARCH_REQUEST, Users, created, error, ok, patch_op, user,
-)
+from tests.integration.test_users import ENTERPRISE, SEARCH_REQUEST, patch_op, user
+from tests.support import LIST_RESPONSE, Users, error, ok
 
 # Five users with something for every operator to find.
 POPULATION = [
@@ -33,11 +32,6 @@ POPULATION = [
     user("eve@fabrikam.com", externalId="ext-eve", title="Engineer", active=False,
          name={"givenName": "Eve", "familyName": "Smith"}),
 ]
-
-
-@pytest.fixture
-def users(call, tenant: Tenant) -> Users:
-    return Users(call, tenant)
 
 
 @pytest.fixture
@@ -410,8 +404,8 @@ def test_dynamodb_calls_per_request(users: Users, dynamodb_calls: list[str]) -> 
         return list(dynamodb_calls)
 
     holder: dict = {}
-    assert cost(lambda: holder.update(u=created(users.post(user("calls@contoso.com", externalId="c-1")),
-                                               users.tenant))) == ["TransactWriteItems"]
+    assert cost(lambda: holder.update(u=users.created(users.post(user("calls@contoso.com", externalId="c-1"))))) \
+        == ["TransactWriteItems"]
     user_id = holder["u"]["id"]
     # GET by id also reads the user's groups (the inverse index; the groups themselves only when there are any),
     # unless the client does not want them.

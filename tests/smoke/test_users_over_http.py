@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -23,6 +22,7 @@ from tests.entra_requests import DISABLE_WITHOUT_FLAG
 from tests.smoke.test_local_server import (
     ERROR_SCHEMA, LIST_RESPONSE, STOP_TIMEOUT_SECONDS, content_type, free_port, read_state, start_server, wait_for,
 )
+from tests.support import at_once
 
 pytestmark = pytest.mark.slow
 
@@ -144,23 +144,14 @@ def test_twenty_simultaneous_creates_of_one_user_name(server: Server) -> None:
     names = casings(f"{local}@{domain}", 20)
     assert len(set(names)) == 20 and len({n.casefold() for n in names}) == 1
     connections = [open_connection(server) for _ in names]
-    barrier = threading.Barrier(len(names))
-    results: list[Response | Exception | None] = [None] * len(names)
     path = f"{urlsplit(server.tenant_url).path}/Users"
+    bodies = [{"schemas": [USER_SCHEMA], "userName": name, "externalId": f"ext-{index}", "active": True}
+              for index, name in enumerate(names)]
 
-    def create(index: int) -> None:
-        body = {"schemas": [USER_SCHEMA], "userName": names[index], "externalId": f"ext-{index}", "active": True}
-        barrier.wait()
-        try:
-            results[index] = send(connections[index], "POST", path, server.token, body)
-        except Exception as exc:  # reported by the assertions below
-            results[index] = exc
+    def create(index: int) -> Response:
+        return send(connections[index], "POST", path, server.token, bodies[index])
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(len(names))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results: list[Response | Exception | None] = at_once(len(names), create)
     for connection in connections:
         connection.close()
 

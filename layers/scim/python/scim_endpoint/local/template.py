@@ -3,7 +3,9 @@ and the tests are built from the same definition as the deployed stack and canno
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -55,28 +57,25 @@ class Route:
         return re.compile(f"^{regex}$")
 
 
-def routes(template: dict | None = None) -> list[Route]:
-    template = template or load()
+def _function_events(template: dict, event_type: str) -> Iterator[tuple[str, Path, str, dict]]:
+    """(logical id, code folder, handler, event properties) of each function event of `event_type`."""
     function_globals = template.get("Globals", {}).get("Function", {})
-    found = []
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         props = resource["Properties"]
         handler = props.get("Handler") or function_globals["Handler"]
         for event in props.get("Events", {}).values():
-            if event["Type"] != "Api":
-                continue
-            found.append(
-                Route(
-                    function=logical_id,
-                    method=event["Properties"]["Method"].upper(),
-                    resource=event["Properties"]["Path"],
-                    code_dir=REPO_ROOT / props["CodeUri"],
-                    handler=handler,
-                )
-            )
-    return found
+            if event["Type"] == event_type:
+                yield logical_id, REPO_ROOT / props["CodeUri"], handler, event["Properties"]
+
+
+def routes(template: dict | None = None) -> list[Route]:
+    return [
+        Route(function=name, method=event["Method"].upper(), resource=event["Path"], code_dir=code_dir,
+              handler=handler)
+        for name, code_dir, handler, event in _function_events(template or load(), "Api")
+    ]
 
 
 @dataclass(frozen=True)
@@ -90,24 +89,12 @@ class StreamConsumer:
 
 
 def stream_consumers(template: dict | None = None) -> list[StreamConsumer]:
-    import json
-
-    template = template or load()
-    function_globals = template.get("Globals", {}).get("Function", {})
     found = []
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        props = resource["Properties"]
-        for event in props.get("Events", {}).values():
-            if event["Type"] != "DynamoDB":
-                continue
-            names: set[str] | None = None
-            for entry in event["Properties"].get("FilterCriteria", {}).get("Filters", []):
-                names = (names or set()) | set(json.loads(entry["Pattern"]).get("eventName", []))
-            found.append(StreamConsumer(logical_id, REPO_ROOT / props["CodeUri"],
-                                        props.get("Handler") or function_globals["Handler"],
-                                        frozenset(names) if names is not None else None))
+    for name, code_dir, handler, event in _function_events(template or load(), "DynamoDB"):
+        names: set[str] | None = None
+        for entry in event.get("FilterCriteria", {}).get("Filters", []):
+            names = (names or set()) | set(json.loads(entry["Pattern"]).get("eventName", []))
+        found.append(StreamConsumer(name, code_dir, handler, frozenset(names) if names is not None else None))
     return found
 
 
