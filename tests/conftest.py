@@ -5,7 +5,9 @@ Users and Groups endpoints of a tenant through it (tests/support.py)."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import logging
 import os
 import sys
 import threading
@@ -322,3 +324,39 @@ def atomic_dynamodb(aws) -> Iterator[None]:
         yield
     finally:
         del client._make_api_call
+
+
+@pytest.fixture
+def captured(capsys, caplog):
+    """Everything the functions print and log: the Powertools handler's JSON lines (it writes to the stdout it found
+    when it was created, so it is pointed at a buffer of ours for the test), anything else on stdout and stderr, and
+    every log record of the `scim` logger at its configured level and of any other logger at INFO and above
+    (Lambda's root logger stops at WARNING)."""
+    caplog.set_level(logging.INFO)
+    from scim_endpoint.observability import logger as scim_logger
+
+    handler = scim_logger.registered_handler
+    buffer = io.StringIO()
+    previous, handler.stream = handler.stream, buffer
+
+    class Capture:
+        out = ""
+        err = ""
+
+        def text(self) -> str:
+            out, err = capsys.readouterr()
+            self.out += out
+            self.err += err
+            records = "\n".join(f"{r.name} {r.levelname} {r.getMessage()} {r.__dict__}" for r in caplog.records)
+            return "\n".join([buffer.getvalue(), self.out, self.err, caplog.text, records])
+
+        def lines(self) -> list[dict]:
+            return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+
+        def handled(self) -> list[dict]:
+            return [line for line in self.lines() if line.get("message") == "request handled"]
+
+    try:
+        yield Capture()
+    finally:
+        handler.stream = previous

@@ -29,7 +29,7 @@ def search_all(idp_id: str):
 
 @app.post("/v1/scim/<idp_id>/Users")
 def create_user(idp_id: str):
-    created = service.create(store(), idp_id, USER, api.json_body(app), api.tenant_url(app))
+    created = users.create(store(), idp_id, api.json_body(app), api.tenant_url(app))
     return api.resource_response(app, created, status=201)
 
 
@@ -42,16 +42,16 @@ def get_user(idp_id: str, user_id: str):
 
 @app.put("/v1/scim/<idp_id>/Users/<user_id>")
 def replace_user(idp_id: str, user_id: str):
-    replaced = service.replace(
-        store(), idp_id, USER, user_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match")
+    replaced = users.replace(
+        store(), idp_id, user_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match")
     )
     return api.resource_response(app, replaced)
 
 
 @app.patch("/v1/scim/<idp_id>/Users/<user_id>")
 def patch_user(idp_id: str, user_id: str):
-    patched = service.patch(
-        store(), idp_id, USER, user_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match")
+    patched = users.patch(
+        store(), idp_id, user_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match")
     )
     return api.resource_response(app, patched)
 

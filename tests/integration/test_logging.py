@@ -2,52 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import secrets
 
 import pytest
 
-from scim_endpoint.observability import logger as scim_logger
 from scim_endpoint.store import Store
 from tests.conftest import Tenant, new_guid
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-@pytest.fixture
-def captured(capsys, caplog):
-    """Everything the functions print and log: the Powertools handler's JSON lines (it writes to the stdout it found
-    when it was created, so it is pointed at a buffer of ours for the test), anything else on stdout and stderr, and
-    every log record of the `scim` logger at its configured level and of any other logger at INFO and above
-    (Lambda's root logger stops at WARNING)."""
-    caplog.set_level(logging.INFO)
-    handler = scim_logger.registered_handler
-    buffer = io.StringIO()
-    previous, handler.stream = handler.stream, buffer
-
-    class Capture:
-        out = ""
-        err = ""
-
-        def text(self) -> str:
-            out, err = capsys.readouterr()
-            self.out += out
-            self.err += err
-            records = "\n".join(f"{r.name} {r.levelname} {r.getMessage()} {r.__dict__}" for r in caplog.records)
-            return "\n".join([buffer.getvalue(), self.out, self.err, caplog.text, records])
-
-        def lines(self) -> list[dict]:
-            return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
-
-        def handled(self) -> list[dict]:
-            return [line for line in self.lines() if line.get("message") == "request handled"]
-
-    try:
-        yield Capture()
-    finally:
-        handler.stream = previous
 
 
 def test_no_credential_is_ever_logged(call, tenant: Tenant, make_tenant, add_key, captured) -> None:

@@ -24,6 +24,7 @@ from .scim.projection import project
 from .scim.representation import etag
 from .scim.resource_types import ResourceType
 from .scim.validation import parse_json
+from .store import calls_made
 from .tenants import KeyStoreUnavailable, Principal, key_cache
 
 SCIM_CONTENT_TYPE = "application/scim+json"
@@ -116,12 +117,8 @@ def create_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(ScimError)
     def handle_scim_error(error: ScimError) -> Response:
-        if error.status == 401:
-            observability.count(observability.AUTHENTICATION_FAILURES)
-        elif error.status == 403:
-            observability.count(observability.FORBIDDEN)
-        elif isinstance(error, KeyStoreUnavailable):
-            observability.count(observability.KEY_STORE_UNAVAILABLE)
+        if isinstance(error, KeyStoreUnavailable):
+            observability.count("KeyStoreUnavailable")
         if error.status >= 500:
             logger.warning("request failed", extra={"status": error.status, "detail": error.detail})
         return error_response(error)
@@ -129,7 +126,6 @@ def create_app() -> APIGatewayRestResolver:
     @app.exception_handler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
-        observability.count(observability.SERVER_ERRORS)
         return error_response(InternalError())
 
     @app.not_found
@@ -168,6 +164,16 @@ def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
 
 
+_TENANT_PREFIX = "/v1/scim/{idpId}"
+
+
+def _scim_type(response: dict) -> str | None:
+    try:
+        return json.loads(response.get("body") or "{}").get("scimType")
+    except ValueError:
+        return None
+
+
 def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
     """The Lambda entry point of a function: the same decorators for all, and one log line per request."""
 
@@ -176,16 +182,25 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict, context: Any) -> dict:
         started = time.perf_counter()
+        calls_before = calls_made()
         response = app.resolve(event, context)
-        logger.info(
-            "request handled",
-            extra={
-                "http_method": event.get("httpMethod"),
-                "route": event.get("resource"),
-                "status": response["statusCode"],
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        status = response["statusCode"]
+        operation = f"{event.get('httpMethod')} {event.get('resource', '').removeprefix(_TENANT_PREFIX)}"
+        observability.count_outcome(status)
+        observability.operation_latency(operation, elapsed_ms)
+        # One line per request: who (idp_id, key_id from the middleware), what, the outcome, and the cost; never
+        # a token, a header, a filter or a body (they may hold personal data).
+        fields = {
+            "http_method": event.get("httpMethod"),
+            "route": event.get("resource"),
+            "operation": operation,
+            "status": status,
+            "scim_type": _scim_type(response) if status >= 400 else None,
+            "dynamodb_calls": calls_made() - calls_before,
+            "duration_ms": elapsed_ms,
+        }
+        logger.info("request handled", extra={k: v for k, v in fields.items() if v is not None})
         return response
 
     return handler

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import service
+from . import observability, service
 from .scim import membership
 from .scim import patch as scim_patch
 from .scim.paging import ListQuery
@@ -63,8 +63,8 @@ def create(store: Store, idp_id: str, body: Any, tenant_url: str) -> service.Sho
             # Nothing of the group may stay (an unknown member, or DynamoDB failing us): take it back first.
             service.delete(store, idp_id, GROUP, created.body["id"], None)
             raise
-        return with_members(store, idp_id, created)
-    return created
+    observability.count("GroupsCreated")
+    return with_members(store, idp_id, created) if members else created
 
 
 def replace(
@@ -73,7 +73,9 @@ def replace(
     """PUT: the attributes and the member list become what was sent."""
     members = _members_in(body)
     _check_users(store, idp_id, members)
-    replaced = service.replace(store, idp_id, GROUP, group_id, _without_members(body), tenant_url, if_match)
+    replaced = _counted(
+        service.replace(store, idp_id, GROUP, group_id, _without_members(body), tenant_url, if_match)
+    )
     wanted = {m["value"] for m in members}
     removes = [user_id for user_id in store.member_ids(idp_id, group_id) if user_id not in wanted]
     _change_members(store, idp_id, group_id, members, removes, checked=True)
@@ -90,7 +92,7 @@ def patch(store: Store, idp_id: str, group_id: str, body: Any, tenant_url: str, 
     """
     attributes_patch, plan = membership.split(GROUP, body)
     if not plan:
-        service.patch(store, idp_id, GROUP, group_id, attributes_patch, tenant_url, if_match)
+        _counted(service.patch(store, idp_id, GROUP, group_id, attributes_patch, tenant_url, if_match))
         return
     if attributes_patch is not None or if_match is not None:
         current = service.get(store, idp_id, GROUP, group_id, tenant_url)
@@ -102,7 +104,7 @@ def patch(store: Store, idp_id: str, group_id: str, body: Any, tenant_url: str, 
     if checked:
         _check_users(store, idp_id, adds)
     if attributes_patch is not None:
-        service.patch(store, idp_id, GROUP, group_id, attributes_patch, tenant_url, if_match)
+        _counted(service.patch(store, idp_id, GROUP, group_id, attributes_patch, tenant_url, if_match))
     if not adds and not removes:
         service.get(store, idp_id, GROUP, group_id, tenant_url)  # nothing to write, but the group must exist
         return
@@ -117,6 +119,8 @@ def _change_members(
     for attempt in range(service.MAX_ATTEMPTS):
         try:
             store.change_members(idp_id, group_id, adds, removes, check_users=not checked)
+            observability.count("MembersAdded", len(adds))
+            observability.count("MembersRemoved", len(removes))
             return
         except UnknownMember as error:
             raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
@@ -156,6 +160,15 @@ def delete(store: Store, idp_id: str, group_id: str, if_match: str | None) -> No
     """The group and its guards go in one transaction: from then on it is gone for every reader. Its member items
     are deleted by the cleanup function, which the table's stream runs on the group's removal (docs/groups.md)."""
     service.delete(store, idp_id, GROUP, group_id, if_match)
+    observability.count("GroupsDeleted")
+
+
+def _counted(shown: service.Shown) -> service.Shown:
+    if shown.previous is not None:
+        observability.count("GroupsUpdated")
+        if shown.previous.get("displayName") != shown.body.get("displayName"):
+            observability.count("GroupsRenamed")
+    return shown
 
 
 def user_groups(store: Store, idp_id: str, user_id: str, tenant_url: str) -> list[dict]:

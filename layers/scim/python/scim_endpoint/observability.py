@@ -1,4 +1,4 @@
-"""Logger, Tracer and Metrics, created once and shared by every function.
+"""Logger, Tracer and Metrics, created once and shared by every function, and the names of what they count.
 
 Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE, set once in
 the template's Globals (and by the local server), so code and dashboards cannot disagree on them.
@@ -6,7 +6,7 @@ the template's Globals (and by the local server), so code and dashboards cannot 
 
 import warnings
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
@@ -16,12 +16,54 @@ metrics = Metrics()
 # A read that succeeds publishes no metric of ours; Powertools would warn about that on every warm container.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-# Outcomes counted by the functions (no per-tenant dimensions: tenants are told apart in the logs).
-AUTHENTICATION_FAILURES = "AuthenticationFailures"
-FORBIDDEN = "ForbiddenRequests"
-KEY_STORE_UNAVAILABLE = "KeyStoreUnavailable"
-SERVER_ERRORS = "ServerErrors"
+# Every metric the functions emit, and what it counts. The dashboard and alarms in template.yaml name these, and a
+# test holds the two in step. No per-tenant dimensions (cost and cardinality): tenants are told apart in the logs.
+METRICS = {
+    "UsersCreated": "users created (POST /Users)",
+    "UsersUpdated": "users changed by PUT or PATCH",
+    "UsersDeactivated": "users whose active went from true to false (how Entra disables)",
+    "UsersReactivated": "users whose active went from false to true",
+    "UsersDeleted": "users deleted",
+    "GroupsCreated": "groups created",
+    "GroupsUpdated": "groups whose own attributes changed (PUT, PATCH)",
+    "GroupsRenamed": "groups whose displayName changed",
+    "GroupsDeleted": "groups deleted",
+    "MembersAdded": "memberships written by POST, PUT or PATCH of groups",
+    "MembersRemoved": "memberships removed by PUT or PATCH of groups",
+    "BadRequests": "requests answered 400 (invalid filter, value, syntax, path)",
+    "AuthenticationFailures": "requests answered 401 (missing, unknown, revoked or another IdP's token)",
+    "ForbiddenRequests": "requests answered 403 (the key lacks the privilege)",
+    "NotFound": "requests answered 404",
+    "Conflicts": "requests answered 409 (userName, displayName or externalId taken)",
+    "PreconditionFailures": "requests answered 412 (If-Match names another version)",
+    "ThrottledRequests": "requests answered 429 (DynamoDB throttling, or a change that kept losing races)",
+    "ServerErrors": "requests answered 5xx by the functions (500: a bug; 503: a dependency unreachable)",
+    "KeyStoreUnavailable": "requests refused because Secrets Manager could not be read (503)",
+}
+# Milliseconds per request, with the dimension `Operation` ("PATCH /Groups/{id}"): API Gateway's latency metrics
+# cannot tell the SCIM operations apart.
+OPERATION_LATENCY = "OperationLatency"
+
+_BY_STATUS = {400: "BadRequests", 401: "AuthenticationFailures", 403: "ForbiddenRequests", 404: "NotFound",
+              409: "Conflicts", 412: "PreconditionFailures", 429: "ThrottledRequests"}
 
 
-def count(name: str) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+def count(name: str, value: int = 1) -> None:
+    if name not in METRICS:
+        raise KeyError(f"{name} is not in observability.METRICS")
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def count_outcome(status: int) -> None:
+    """The metric of a request's status, when it is one we count."""
+    if status >= 500:
+        count("ServerErrors")
+    elif status in _BY_STATUS:
+        count(_BY_STATUS[status])
+
+
+def operation_latency(operation: str, milliseconds: float) -> None:
+    with single_metric(name=OPERATION_LATENCY, unit=MetricUnit.Milliseconds, value=milliseconds,
+                       default_dimensions=metrics.default_dimensions) as metric:
+        metric.add_dimension(name="Operation", value=operation)

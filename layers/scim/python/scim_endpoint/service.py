@@ -164,10 +164,12 @@ def _lookup(store: Store, idp_id: str, resource_type: ResourceType, expr: scim_f
 
 @dataclass(frozen=True)
 class Shown:
-    """A resource as a response shows it, with its version for the ETag header."""
+    """A resource as a response shows it, with its version for the ETag header, and after a change that wrote
+    something, the attributes it had before (for the metrics of what changed)."""
 
     body: dict
     version: int
+    previous: dict | None = None
 
 
 def create(store: Store, idp_id: str, resource_type: ResourceType, body: Any, tenant_url: str) -> Shown:
@@ -249,7 +251,7 @@ def _change(store, idp_id, resource_type, resource_id, tenant_url, if_match, cha
                 idp_id, resource_type.name, current, new,
                 unique_keys(resource_type, current.attributes), unique_keys(resource_type, attributes),
             )
-            return _shown(resource_type, new, tenant_url)
+            return Shown(_show(resource_type, new, tenant_url), new.version, previous=current.attributes)
         except VersionConflict:
             if if_match is not None:
                 raise PreconditionFailed("The resource changed since the version in If-Match.") from None

@@ -3,9 +3,37 @@ leaving every group when deleted."""
 
 from __future__ import annotations
 
-from . import groups, service
+from typing import Any
+
+from . import groups, observability, service
 from .scim.resource_types import USER
 from .store import Store
+
+
+def create(store: Store, idp_id: str, body: Any, tenant_url: str) -> service.Shown:
+    created = service.create(store, idp_id, USER, body, tenant_url)
+    observability.count("UsersCreated")
+    return created
+
+
+def replace(store: Store, idp_id: str, user_id: str, body: Any, tenant_url: str, if_match: str | None):
+    return _counted(service.replace(store, idp_id, USER, user_id, body, tenant_url, if_match))
+
+
+def patch(store: Store, idp_id: str, user_id: str, body: Any, tenant_url: str, if_match: str | None):
+    return _counted(service.patch(store, idp_id, USER, user_id, body, tenant_url, if_match))
+
+
+def _counted(shown: service.Shown) -> service.Shown:
+    """Count a change that wrote something, and a disable or re-enable (Entra disables by `active: false`)."""
+    if shown.previous is not None:
+        observability.count("UsersUpdated")
+        was_active, is_active = shown.previous.get("active") is not False, shown.body.get("active") is not False
+        if was_active and not is_active:
+            observability.count("UsersDeactivated")
+        elif is_active and not was_active:
+            observability.count("UsersReactivated")
+    return shown
 
 
 def wants_groups(attributes: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
@@ -35,3 +63,4 @@ def delete(store: Store, idp_id: str, user_id: str, if_match: str | None) -> Non
     function when the user's item goes (docs/groups.md)."""
     service.delete(store, idp_id, USER, user_id, if_match,
                    before=lambda current: store.delete_memberships_of(idp_id, user_id))
+    observability.count("UsersDeleted")
