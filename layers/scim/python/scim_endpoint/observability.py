@@ -8,6 +8,7 @@ import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
 tracer = Tracer()
@@ -64,6 +65,8 @@ def count_outcome(status: int) -> None:
 
 
 def operation_latency(operation: str, milliseconds: float) -> None:
+    if is_metrics_disabled():  # single_metric does not ask, unlike `metrics`
+        return
     with single_metric(name=OPERATION_LATENCY, unit=MetricUnit.Milliseconds, value=milliseconds,
                        default_dimensions=metrics.default_dimensions) as metric:
         metric.add_dimension(name="Operation", value=operation)
