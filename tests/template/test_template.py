@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import pytest
 from cfnlint.decode import cfn_yaml
@@ -481,3 +481,318 @@ def test_removals_from_the_table_stream_feed_the_cleanup(resources: dict[str, An
     assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] > 0
     patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
     assert patterns == [{"eventName": ["REMOVE"]}]
+
+
+# --- operations: dashboard, alarms, saved queries (docs/operations.md) ------------------------------------------
+
+# Metrics a service publishes that the dashboard or an alarm may name, and the dimensions they may carry there.
+AWS_METRICS = {
+    "AWS/ApiGateway": {
+        "metrics": {"Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"},
+        "dimensions": {"ApiName", "Stage"},
+    },
+    "AWS/Lambda": {
+        "metrics": {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions", "IteratorAge"},
+        "dimensions": {"FunctionName"},
+    },
+    "AWS/DynamoDB": {
+        "metrics": {
+            "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents",
+            "ThrottledRequests", "SystemErrors", "ConditionalCheckFailedRequests", "TransactionConflict",
+        },
+        "dimensions": {"TableName", "GlobalSecondaryIndexName", "Operation"},
+    },
+}
+# DynamoDB publishes these two per operation only (dimensions TableName and Operation).
+PER_OPERATION_DYNAMODB_METRICS = {"ThrottledRequests", "SystemErrors"}
+# Published by Powertools itself rather than through observability.count.
+POWERTOOLS_METRICS = {"ColdStart"}
+PSEUDO_PARAMETERS = {
+    "AWS::Region": "us-east-1",
+    "AWS::StackName": "scim-stack",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+class Metric(NamedTuple):
+    where: str  # a dashboard widget's title or an alarm's logical id
+    namespace: str
+    name: str
+    dimensions: dict[str, str]
+
+
+def _stand_in(variable: str, template: dict[str, Any]) -> str:
+    """What a !Sub variable stands for in these checks: numbers their default (the JSON needs a number), other
+    parameters and resources a recognisable stand-in ("<Environment>", "dummy-Table", "dummy-Alarm.Arn")."""
+    parameters, resources = template["Parameters"], template["Resources"]
+    if variable in PSEUDO_PARAMETERS:
+        return PSEUDO_PARAMETERS[variable]
+    if variable in parameters:
+        parameter = parameters[variable]
+        return str(parameter["Default"]) if parameter["Type"] == "Number" else f"<{variable}>"
+    assert variable.split(".")[0] in resources, f"!Sub names {variable}, which the template does not declare"
+    return f"dummy-{variable}"
+
+
+def _substitute(text: str, template: dict[str, Any]) -> str:
+    # ${!Literal} is CloudFormation's escape for a literal ${Literal} (the dashboard's dynamic labels use it).
+    return re.sub(
+        r"\$\{(!?)([^}]*)\}",
+        lambda m: "${" + m.group(2) + "}" if m.group(1) else _stand_in(m.group(2), template),
+        text,
+    )
+
+
+def _resolve(value: Any, template: dict[str, Any]) -> str:
+    """A property value as _substitute would write it: a literal, a Ref or a Sub."""
+    if isinstance(value, str):
+        return value
+    if set(value) == {"Ref"}:
+        return _stand_in(value["Ref"], template)
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return _substitute(value["Fn::Sub"], template)
+    raise AssertionError(f"unexpected intrinsic {value!r}")
+
+
+@pytest.fixture(scope="module")
+def dashboard(template: dict[str, Any]) -> dict[str, Any]:
+    body = template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]
+    assert set(body) == {"Fn::Sub"} and isinstance(body["Fn::Sub"], str), "DashboardBody: !Sub of a JSON string"
+    return json.loads(_substitute(body["Fn::Sub"], template))
+
+
+@pytest.fixture(scope="module")
+def alarms(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {name: res["Properties"] for name, res in resources.items() if res["Type"] == "AWS::CloudWatch::Alarm"}
+    assert found, "the template declares no alarm"
+    return found
+
+
+@pytest.fixture(scope="module")
+def custom_namespace(template: dict[str, Any]) -> str:
+    return _stand_in("MetricsNamespace", template)
+
+
+_SEARCH = re.compile(r"""SEARCH\('\{"?([^",}]+)"?((?:,[^,}]+)*)\}\s+MetricName="(\w+)"((?:\s+\w+="[^"]*")*)'""")
+
+
+def _dashboard_metrics(dashboard: dict[str, Any]) -> list[Metric]:
+    found = []
+    for widget in dashboard["widgets"]:
+        if widget["type"] != "metric":
+            continue
+        title = widget["properties"]["title"]
+        for entry in widget["properties"]["metrics"]:
+            if isinstance(entry[0], dict):  # an expression: only SEARCH names metrics of its own
+                expression = entry[0]["expression"]
+                for match in _SEARCH.finditer(expression):
+                    namespace, names, name, values = match.groups()
+                    dimensions = {key: "*" for key in names.strip(",").split(",")}
+                    dimensions.update(re.findall(r'(\w+)="([^"]*)"', values))
+                    assert set(dimensions) == {key for key in names.strip(",").split(",")}, (title, expression)
+                    found.append(Metric(title, namespace, name, dimensions))
+                assert expression.count("SEARCH(") == len(_SEARCH.findall(expression)), (title, expression)
+                continue
+            # Written out in full: the "..." shorthand (same as the row above) would hide what is plotted.
+            assert "..." not in entry and "." not in entry, (title, entry)
+            plain = entry[:-1] if isinstance(entry[-1], dict) else entry
+            namespace, name, *pairs = plain
+            assert len(pairs) % 2 == 0, (title, entry)
+            found.append(Metric(title, namespace, name, dict(zip(pairs[::2], pairs[1::2]))))
+    return found
+
+
+def _alarm_metrics(alarms: dict[str, dict[str, Any]], template: dict[str, Any]) -> list[Metric]:
+    found = []
+    for name, props in alarms.items():
+        metrics = [props] if "MetricName" in props else [
+            query["MetricStat"]["Metric"] for query in props["Metrics"] if "MetricStat" in query
+        ]
+        assert metrics, f"{name} watches no metric"
+        for metric in metrics:
+            dimensions = {d["Name"]: _resolve(d["Value"], template) for d in metric.get("Dimensions", [])}
+            found.append(Metric(name, _resolve(metric["Namespace"], template), metric["MetricName"], dimensions))
+    return found
+
+
+@pytest.fixture(scope="module")
+def watched(
+    dashboard: dict[str, Any], alarms: dict[str, dict[str, Any]], template: dict[str, Any]
+) -> list[Metric]:
+    return _dashboard_metrics(dashboard) + _alarm_metrics(alarms, template)
+
+
+def test_every_emitted_metric_is_on_the_dashboard_or_alarmed(watched: list[Metric], custom_namespace: str) -> None:
+    from scim_endpoint import observability
+
+    emitted = set(observability.METRICS) | {observability.OPERATION_LATENCY}
+    shown = {metric.name for metric in watched if metric.namespace == custom_namespace}
+    assert emitted - shown == set(), "metrics the functions emit that nobody watches"
+
+
+def test_custom_metrics_named_are_emitted(
+    watched: list[Metric], custom_namespace: str, template: dict[str, Any]
+) -> None:
+    from scim_endpoint import observability
+
+    known = set(observability.METRICS) | {observability.OPERATION_LATENCY} | POWERTOOLS_METRICS
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    functions = {_stand_in(name, template) for name, res in template["Resources"].items()
+                 if res["Type"] == "AWS::Serverless::Function"}
+    custom = [metric for metric in watched if metric.namespace == custom_namespace]
+    assert custom
+    for metric in custom:
+        assert metric.name in known, f"{metric.where}: {metric.name} is not in observability.METRICS"
+        # The dimensions Powertools publishes them with, or the graph stays empty: service on every metric, the
+        # operation on OperationLatency, the function's physical name on ColdStart. Never a tenant.
+        assert metric.dimensions.get("service") == service, metric
+        extra = set(metric.dimensions) - {"service"}
+        if metric.name == observability.OPERATION_LATENCY:
+            assert extra == {"Operation"}, metric
+        elif metric.name == "ColdStart":
+            assert extra == {"function_name"} and metric.dimensions["function_name"] in functions, metric
+        else:
+            assert extra == set(), metric
+
+
+def test_aws_metrics_named_exist(watched: list[Metric], custom_namespace: str, template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    api_name = _resolve(resources["ScimApi"]["Properties"]["Name"], template)
+    stage = _resolve(resources["ScimApi"]["Properties"]["StageName"], template)
+    functions = {_stand_in(name, template) for name, res in resources.items()
+                 if res["Type"] == "AWS::Serverless::Function"}
+    indexes = {index["IndexName"] for index in resources["Table"]["Properties"]["GlobalSecondaryIndexes"]}
+    for metric in watched:
+        if metric.namespace == custom_namespace:
+            continue
+        assert metric.namespace in AWS_METRICS, f"{metric.where}: unexpected namespace {metric.namespace}"
+        allowed = AWS_METRICS[metric.namespace]
+        assert metric.name in allowed["metrics"], f"{metric.where}: {metric.namespace} has no metric {metric.name}"
+        assert set(metric.dimensions) <= allowed["dimensions"], metric
+        dims = metric.dimensions
+        if metric.namespace == "AWS/ApiGateway":
+            assert dims == {"ApiName": api_name, "Stage": stage}, metric
+        elif metric.namespace == "AWS/Lambda":
+            assert set(dims) == {"FunctionName"} and dims["FunctionName"] in functions, metric
+        else:
+            assert dims["TableName"] == _stand_in("Table", template), metric
+            assert dims.get("GlobalSecondaryIndexName", "GSI1") in indexes, metric
+            per_operation = metric.name in PER_OPERATION_DYNAMODB_METRICS
+            assert ("Operation" in dims) == per_operation, f"{metric}: DynamoDB publishes it per operation only"
+
+
+def test_api_gateway_metrics_find_the_api_by_its_name(resources: dict[str, Any]) -> None:
+    # API Gateway's metrics carry the API's name (ApiName), not its id: name it as the dashboard and alarms expect.
+    assert resources["ScimApi"]["Properties"]["Name"] == {"Ref": "AWS::StackName"}
+
+
+def test_every_alarm_notifies_the_alarm_topic(alarms: dict[str, dict[str, Any]]) -> None:
+    for name, props in alarms.items():
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert props["OKActions"] == [{"Ref": "AlarmTopic"}], name
+        assert props["TreatMissingData"] == "notBreaching", name
+        assert props.get("ActionsEnabled", True) is True, name
+
+
+def test_every_alarm_threshold_is_a_parameter(alarms: dict[str, dict[str, Any]], template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    used = set()
+    for name, props in alarms.items():
+        threshold = props["Threshold"]
+        assert isinstance(threshold, dict) and set(threshold) == {"Ref"}, f"{name}: literal threshold"
+        parameter = threshold["Ref"]
+        assert parameter in parameters, name
+        assert parameters[parameter]["Type"] == "Number", parameter
+        assert "Default" in parameters[parameter] and parameters[parameter]["Description"], parameter
+        # The e-mail states the threshold it was crossed, as deployed.
+        description = props["AlarmDescription"]
+        assert set(description) == {"Fn::Sub"} and "${" + parameter + "}" in description["Fn::Sub"], name
+        assert "Check first" in description["Fn::Sub"], f"{name}: say what to look at first"
+        used.add(parameter)
+    declared = {name for name in parameters if name.startswith("Alarm")}
+    assert declared == used, "alarm threshold parameters no alarm uses"
+
+
+def test_dashboard_is_valid_json_with_every_variable_declared(dashboard: dict[str, Any]) -> None:
+    # The fixture substituted the !Sub variables (failing on undeclared ones) and parsed the JSON.
+    widgets = dashboard["widgets"]
+    assert widgets
+    taken: set[tuple[int, int]] = set()
+    for widget in widgets:
+        x, y, width, height = widget["x"], widget["y"], widget["width"], widget["height"]
+        assert x + width <= 24, widget
+        cells = {(col, row) for col in range(x, x + width) for row in range(y, y + height)}
+        assert not cells & taken, f"widgets overlap: {widget['properties'].get('title')}"
+        taken |= cells
+        if widget["type"] in ("metric", "log"):
+            # A title a person reads, not a metric id.
+            assert widget["properties"]["title"] and widget["properties"]["region"] == "us-east-1", widget
+
+
+def test_dashboard_shows_every_alarm(dashboard: dict[str, Any], alarms: dict[str, dict[str, Any]]) -> None:
+    shown = [arn for w in dashboard["widgets"] if w["type"] == "alarm" for arn in w["properties"]["alarms"]]
+    assert sorted(shown) == sorted(f"dummy-{name}.Arn" for name in alarms)
+
+
+def _without_sources(query: str) -> tuple[list[str], str]:
+    sources = re.findall(r"SOURCE '([^']+)'\s*\|\s*", query)
+    rest = re.sub(r"SOURCE '[^']+'\s*\|\s*", "", query)
+    return sources, " ".join(rest.split())
+
+
+def test_log_widgets_are_the_saved_queries(
+    dashboard: dict[str, Any], resources: dict[str, Any], functions: dict[str, dict[str, Any]],
+    template: dict[str, Any],
+) -> None:
+    saved = {
+        " ".join(res["Properties"]["QueryString"].split()): (name, res["Properties"])
+        for name, res in resources.items()
+        if res["Type"] == "AWS::Logs::QueryDefinition"
+    }
+    assert len(saved) >= 3
+    function_log_groups = {f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for f in functions.values()}
+    shown = set()
+    for widget in (w for w in dashboard["widgets"] if w["type"] == "log"):
+        sources, query = _without_sources(widget["properties"]["query"])
+        assert query in saved, f"{widget['properties']['title']}: no saved query has this text"
+        name, props = saved[query]
+        groups = props["LogGroupNames"]
+        assert all(set(group) == {"Ref"} and group["Ref"] in function_log_groups for group in groups), name
+        assert sources == [_resolve(group, template) for group in groups], f"{name}: other log groups"
+        shown.add(name)
+    assert shown == {name for name, _ in saved.values()}, "saved queries the dashboard does not show"
+
+    by_name = {name: " ".join(props["QueryString"].split()) for name, props in saved.values()}
+    for name in ("BusiestTenantsQuery", "FailingTenantsQuery"):
+        assert 'filter message = "request handled"' in by_name[name] and "by idp_id" in by_name[name], name
+    assert "status >= 400" in by_name["FailingTenantsQuery"] and "by idp_id, status" in by_name["FailingTenantsQuery"]
+    assert "status >= 500" in by_name["RecentErrorsQuery"] and '"ERROR"' in by_name["RecentErrorsQuery"]
+
+
+def test_operation_latency_is_shown_per_operation(dashboard: dict[str, Any], custom_namespace: str) -> None:
+    from scim_endpoint import observability
+
+    searches = [
+        metric for metric in _dashboard_metrics(dashboard)
+        if metric.name == observability.OPERATION_LATENCY and metric.dimensions.get("Operation") == "*"
+    ]
+    assert {metric.namespace for metric in searches} == {custom_namespace}
+    expressions = [
+        entry[0]["expression"]
+        for w in dashboard["widgets"] if w["type"] == "metric"
+        for entry in w["properties"]["metrics"] if isinstance(entry[0], dict)
+        and observability.OPERATION_LATENCY in entry[0]["expression"]
+    ]
+    assert {re.search(r"'(p\d+)'", e).group(1) for e in expressions} >= {"p50", "p99"}  # type: ignore[union-attr]
+
+
+def test_dashboard_url_is_an_output(template: dict[str, Any]) -> None:
+    dashboard = template["Resources"]["OperationsDashboard"]
+    assert dashboard["Type"] == "AWS::CloudWatch::Dashboard"
+    assert dashboard["Properties"]["DashboardName"] == {"Fn::Sub": "${AWS::StackName}-scim"}
+    assert template["Outputs"]["DashboardUrl"]["Value"] == {
+        "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
+        "#dashboards:name=${OperationsDashboard}"
+    }
