@@ -14,7 +14,6 @@ from scim_endpoint.scim.schemas import (
     ENTERPRISE_USER_SCHEMA,
     GROUP,
     GROUP_SCHEMA,
-    SCHEMA_URNS,
     USER,
     USER_SCHEMA,
     attribute_definitions,
@@ -133,10 +132,9 @@ def test_reference_and_binary_values_are_case_exact() -> None:
 
 
 def test_schema_urns() -> None:
-    assert USER == SCHEMA_URNS.USER == "urn:ietf:params:scim:schemas:core:2.0:User"
-    assert ENTERPRISE_USER == SCHEMA_URNS.ENTERPRISE_USER
+    assert USER == "urn:ietf:params:scim:schemas:core:2.0:User"
     assert ENTERPRISE_USER == "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-    assert GROUP == SCHEMA_URNS.GROUP == "urn:ietf:params:scim:schemas:core:2.0:Group"
+    assert GROUP == "urn:ietf:params:scim:schemas:core:2.0:Group"
     assert (USER_SCHEMA["id"], ENTERPRISE_USER_SCHEMA["id"], GROUP_SCHEMA["id"]) == (USER, ENTERPRISE_USER, GROUP)
     names = (USER_SCHEMA["name"], ENTERPRISE_USER_SCHEMA["name"], GROUP_SCHEMA["name"])
     assert names == ("User", "EnterpriseUser", "Group")

@@ -76,10 +76,6 @@ class NotFound(ScimError):
     status = 404
 
 
-class MethodNotAllowed(ScimError):
-    status = 405
-
-
 class Conflict(ScimError):
     status = 409
     scim_type = "uniqueness"

@@ -17,15 +17,6 @@ ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
-class SCHEMA_URNS:  # noqa: N801 - a namespace of constants, not a type
-    """The schema URNs this service serves: `SCHEMA_URNS.USER` etc."""
-
-    USER = USER
-    ENTERPRISE_USER = ENTERPRISE_USER
-    GROUP = GROUP
-    ALL = (USER, ENTERPRISE_USER, GROUP)
-
-
 # RFC 7643 §2.2 / §7: the only values these characteristics may take.
 TYPES = frozenset({"string", "boolean", "decimal", "integer", "dateTime", "reference", "complex", "binary"})
 MUTABILITY = frozenset({"readOnly", "readWrite", "immutable", "writeOnly"})
