@@ -56,8 +56,13 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def http(method: str, url: str, token: str | None = None) -> tuple[int, dict[str, str], dict | None]:
-    request = urllib.request.Request(url, method=method, headers={"Accept": "application/scim+json"})
+def http(
+    method: str, url: str, token: str | None = None, body: dict | None = None
+) -> tuple[int, dict[str, str], dict | None]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Accept": "application/scim+json"})
+    if data is not None:
+        request.add_header("Content-Type", "application/scim+json")
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -250,3 +255,38 @@ def test_admin_command_line_manages_the_local_server(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=STOP_TIMEOUT_SECONDS)
     assert process.returncode == 0
+
+
+def test_provisioning_activity_of_one_tenant_from_the_local_server(tmp_path: Path) -> None:
+    port = free_port()
+    process, credentials_file, output = start_server(tmp_path, port, tenants=2)
+    try:
+        wait_for(credentials_file, process, output)
+        first, second = json.loads(credentials_file.read_text(encoding="utf-8"))
+        url, token = first["tenant_url"], first["token"]
+        status, _, user = http("POST", f"{url}/Users", token, {"userName": "alice.activity@contoso.com"})
+        assert status == 201
+        assert http("POST", f"{url}/Users", token, {"userName": "ALICE.activity@contoso.com"})[0] == 409
+        patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                 "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+        assert http("PATCH", f"{url}/Users/{user['id']}", token, patch)[0] == 200
+        assert http("GET", f"{url}/Users/{user['id']}", token)[0] == 200  # a read: not activity
+        assert http("POST", f"{second['tenant_url']}/Users", second["token"], {"userName": "bob@fabrikam.com"})[0] == 201
+
+        shown = subprocess.run(
+            [sys.executable, "-m", "scim_endpoint.admin", "--local", str(port), "--json", "activity",
+             "--idp", first["idp_id"]],
+            capture_output=True, text=True, timeout=60, env=server_env(),
+        )
+        assert shown.returncode == 0, shown.stderr
+        records = json.loads(shown.stdout)
+        assert [(r["operation"], r["status"]) for r in records] == [
+            ("PATCH /Users/{id}", 200), ("POST /Users", 409), ("POST /Users", 201)]
+        assert records[0]["attributes_changed"] == "active" and records[0]["resource_id"] == user["id"]
+        assert records[1]["scim_type"] == "uniqueness"
+        assert all(r["key_id"] for r in records)
+        assert "alice" not in shown.stdout and "bob" not in shown.stdout  # names of attributes, never values
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)

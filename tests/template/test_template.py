@@ -796,3 +796,16 @@ def test_dashboard_url_is_an_output(template: dict[str, Any]) -> None:
         "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
         "#dashboards:name=${OperationsDashboard}"
     }
+
+
+def test_the_provisioning_activity_has_a_saved_query(resources: dict[str, Any]) -> None:
+    """The same trail `scim-admin activity` reads (scim_endpoint.activity), for every tenant, in the console."""
+    from scim_endpoint import activity
+
+    (saved,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::QueryDefinition"
+                and r["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}/Provisioning activity"}]
+    text = saved["QueryString"]
+    narrowed = activity.query("some-idp", 100)
+    assert text.split("|")[1].strip() in narrowed  # the same filter, before the IdP is added to it
+    assert all(field in text for field in activity.FIELDS if field != "timestamp")
+    assert saved["LogGroupNames"] == [{"Ref": "UsersLogGroup"}, {"Ref": "GroupsLogGroup"}]

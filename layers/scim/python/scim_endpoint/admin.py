@@ -18,8 +18,10 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from . import activity
 from .auth.privileges import ALL as ALL_PRIVILEGES
 from .scim.errors import ServiceUnavailable
 from .tenants import TenantDirectory, UnknownIdp, UnknownKey
@@ -30,6 +32,9 @@ class Target:
     secrets_prefix: str
     api_base_url: str
     client_options: dict
+    # Where the functions' log lines are: a deployed stack's log groups, or the local server's file.
+    log_groups: tuple[str, ...] = ()
+    log_file: str | None = None
 
     def tenant_url(self, idp_id: str) -> str:
         return f"{self.api_base_url.rstrip('/')}/v1/scim/{idp_id}"
@@ -45,6 +50,7 @@ def _local_target(port: int) -> Target:
     return Target(
         secrets_prefix=state["secrets_prefix"],
         api_base_url=state["api_base_url"],
+        log_file=state.get("log_file"),
         client_options={
             "endpoint_url": state["aws_endpoint_url"],
             "region_name": state["region"],
@@ -60,7 +66,8 @@ def _stack_target(stack: str, region: str | None) -> Target:
     options = {"region_name": region} if region else {}
     described = boto3.client("cloudformation", **options).describe_stacks(StackName=stack)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    return Target(outputs["SecretsPrefix"], outputs["ApiBaseUrl"], options)
+    log_groups = tuple(f"/aws/lambda/{stack}/{name}" for name in ("users", "groups"))
+    return Target(outputs["SecretsPrefix"], outputs["ApiBaseUrl"], options, log_groups=log_groups)
 
 
 def _env_target(region: str | None) -> Target:
@@ -112,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     list_keys = commands.add_parser("list-keys", help="list an IdP's keys (never their secrets)")
     list_keys.add_argument("--idp", required=True)
 
+    activity_command = commands.add_parser(
+        "activity", help="an IdP's recent provisioning activity: changes asked for, by which key, how they ended"
+    )
+    activity_command.add_argument("--idp", required=True)
+    activity_command.add_argument("--hours", type=float, default=24, help="how far back (default 24)")
+    activity_command.add_argument("--limit", type=int, default=50, help="at most this many, newest first")
+
     revoke_key = commands.add_parser("revoke-key", help="revoke a key")
     revoke_key.add_argument("--idp", required=True)
     revoke_key.add_argument("--key", required=True)
@@ -119,8 +133,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
-    directory = _directory(target)
     out = out or sys.stdout
+    if args.command == "activity":
+        records = _activity(args, target)
+        print(json.dumps(records, indent=2) if args.json else
+              "\n".join(activity.line(r) for r in records) or "no activity", file=out)
+        return 0
+    directory = _directory(target)
 
     def emit(data: Any, text: str) -> None:
         print(json.dumps(data, indent=2) if args.json else text, file=out)
@@ -158,6 +177,17 @@ def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
         emit(key.public(), f"Revoked key {key.id} ({key.name}); running functions stop accepting it within "
                            "SECRETS_CACHE_TTL_SECONDS.")
     return 0
+
+
+def _activity(args: argparse.Namespace, target: Target) -> list[dict]:
+    if target.log_file:
+        return activity.from_file(Path(target.log_file), args.idp, args.limit)
+    if not target.log_groups:
+        raise ValueError("activity needs --stack NAME or --local")
+    import boto3
+
+    logs = boto3.client("logs", **target.client_options)
+    return activity.from_cloudwatch(logs, list(target.log_groups), args.idp, args.hours, args.limit)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,6 +64,7 @@ def create(store: Store, idp_id: str, body: Any, tenant_url: str) -> service.Sho
             service.delete(store, idp_id, GROUP, created.body["id"], None)
             raise
     observability.count("GroupsCreated")
+    observability.record_change("Group", created.body["id"], None, _attributes(created.body))
     return with_members(store, idp_id, created) if members else created
 
 
@@ -121,6 +122,7 @@ def _change_members(
             store.change_members(idp_id, group_id, adds, removes, check_users=not checked)
             observability.count("MembersAdded", len(adds))
             observability.count("MembersRemoved", len(removes))
+            observability.record_members(group_id, len(adds), len(removes))
             return
         except UnknownMember as error:
             raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
@@ -161,11 +163,17 @@ def delete(store: Store, idp_id: str, group_id: str, if_match: str | None) -> No
     are deleted by the cleanup function, which the table's stream runs on the group's removal (docs/groups.md)."""
     service.delete(store, idp_id, GROUP, group_id, if_match)
     observability.count("GroupsDeleted")
+    observability.record_change("Group", group_id, None, None)
+
+
+def _attributes(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k not in ("schemas", "id", "meta", "members")}
 
 
 def _counted(shown: service.Shown) -> service.Shown:
     if shown.previous is not None:
         observability.count("GroupsUpdated")
+        observability.record_change("Group", shown.body["id"], shown.previous, _attributes(shown.body))
         if shown.previous.get("displayName") != shown.body.get("displayName"):
             observability.count("GroupsRenamed")
     return shown

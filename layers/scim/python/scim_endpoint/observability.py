@@ -70,3 +70,29 @@ def operation_latency(operation: str, milliseconds: float) -> None:
     with single_metric(name=OPERATION_LATENCY, unit=MetricUnit.Milliseconds, value=milliseconds,
                        default_dimensions=metrics.default_dimensions) as metric:
         metric.add_dimension(name="Operation", value=operation)
+
+
+def record_change(resource_type: str, resource_id: str, before: dict | None, after: dict | None) -> None:
+    """Add to this request's log line what it changed — the provisioning activity trail (docs/operations.md): the
+    resource and the names of the attributes that changed, never their values (they hold personal data)."""
+    logger.append_keys(resource_type=resource_type, resource_id=resource_id,
+                       attributes_changed=",".join(changed_attributes(before or {}, after or {})))
+
+
+def record_members(group_id: str, added: int, removed: int) -> None:
+    logger.append_keys(resource_type="Group", resource_id=group_id, members_added=added, members_removed=removed)
+
+
+def changed_attributes(before: dict, after: dict) -> list[str]:
+    """Names of the attributes that differ; an extension's as `<urn>:<attribute>`."""
+    names = []
+    for key in sorted(set(before) | set(after), key=str.lower):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if key.startswith("urn:") and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+            old, new = old or {}, new or {}
+            names += [f"{key}:{sub}" for sub in sorted(set(old) | set(new), key=str.lower) if old.get(sub) != new.get(sub)]
+        else:
+            names.append(key)
+    return names

@@ -13,7 +13,12 @@ from .store import Store
 def create(store: Store, idp_id: str, body: Any, tenant_url: str) -> service.Shown:
     created = service.create(store, idp_id, USER, body, tenant_url)
     observability.count("UsersCreated")
+    observability.record_change("User", created.body["id"], None, _attributes(created.body))
     return created
+
+
+def _attributes(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k not in ("schemas", "id", "meta", "groups")}
 
 
 def replace(store: Store, idp_id: str, user_id: str, body: Any, tenant_url: str, if_match: str | None):
@@ -28,6 +33,7 @@ def _counted(shown: service.Shown) -> service.Shown:
     """Count a change that wrote something, and a disable or re-enable (Entra disables by `active: false`)."""
     if shown.previous is not None:
         observability.count("UsersUpdated")
+        observability.record_change("User", shown.body["id"], shown.previous, _attributes(shown.body))
         was_active, is_active = shown.previous.get("active") is not False, shown.body.get("active") is not False
         if was_active and not is_active:
             observability.count("UsersDeactivated")
@@ -64,3 +70,4 @@ def delete(store: Store, idp_id: str, user_id: str, if_match: str | None) -> Non
     service.delete(store, idp_id, USER, user_id, if_match,
                    before=lambda current: store.delete_memberships_of(idp_id, user_id))
     observability.count("UsersDeleted")
+    observability.record_change("User", user_id, None, None)

@@ -38,6 +38,30 @@ MAX_CONTAINERS = 8
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
+def log_path(port: int) -> Path:
+    """The functions' log lines of the server on this port (replaced at each start)."""
+    return template.REPO_ROOT / f".local-server-{port}.log"
+
+
+class _Tee:
+    """A text stream writing to two streams."""
+
+    def __init__(self, first: Any, second: Any):
+        self._streams = (first, second)
+
+    def write(self, text: str) -> int:
+        for stream in self._streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self._streams:
+            stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._streams[0], name)
+
+
 def state_file(port: int) -> Path:
     """Where a running server tells `scim-admin --local PORT` how to reach its emulator."""
     return template.REPO_ROOT / f".local-server-{port}.json"
@@ -388,6 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.tenants < 0:
         parser.error("--tenants must be 0 or more")
 
+    # What the functions log also goes to a file, as CloudWatch Logs keeps it in AWS: `scim-admin --local PORT
+    # activity` reads the provisioning activity from it. Set before the first import of the functions' Logger.
+    log_file = log_path(args.port)
+    sys.stdout = _Tee(sys.stdout, open(log_file, "w", encoding="utf-8", buffering=1))
     emulator = Emulator()
     emulator.start()
     configure_environment(emulator.endpoint_url)
@@ -433,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             "region": REGION,
             "secrets_prefix": settings().secrets_prefix,
             "table_name": settings().table_name,
+            "log_file": str(log_file),
         },
     )
     if args.credentials_file:
