@@ -12,7 +12,7 @@ PORT ?= 3000
 TENANTS ?= 1
 CREDENTIALS_FILE ?=
 
-.PHONY: run test lint build bench venv clean
+.PHONY: run test lint build bench dashboard venv clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/connection.py
 	$(BIN)/python bench/users.py
 	$(BIN)/python bench/groups.py
+
+# The operations dashboard of template.yaml, drawn from the metrics of the local server on PORT (after `make run`).
+dashboard: $(STAMP)
+	$(BIN)/python -m scim_endpoint.local.dashboard --port $(PORT)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache
