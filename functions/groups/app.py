@@ -2,6 +2,7 @@
 
 from scim_endpoint import api, groups, service
 from scim_endpoint.scim.paging import parse_list_query, parse_search_request, projection_parameters
+from scim_endpoint.scim.projection import returns
 from scim_endpoint.scim.resource_types import GROUP
 from scim_endpoint.store import store
 
@@ -29,7 +30,7 @@ def create_group(idp_id: str):
 @app.get("/v1/scim/<idp_id>/Groups/<group_id>")
 def get_group(idp_id: str, group_id: str):
     found = service.get(store(), idp_id, GROUP, group_id, api.tenant_url(app), api.header(app, "If-None-Match"))
-    if groups.wants_members(*projection_parameters(api.query_parameters(app))):
+    if returns("members", *projection_parameters(api.query_parameters(app))):
         found = groups.with_members(store(), idp_id, found)
     return api.resource_response(app, found)
 

@@ -2,6 +2,7 @@
 
 from scim_endpoint import api, service, users
 from scim_endpoint.scim.paging import parse_list_query, parse_search_request, projection_parameters
+from scim_endpoint.scim.projection import returns
 from scim_endpoint.scim.resource_types import GROUP, USER
 from scim_endpoint.store import store
 
@@ -35,7 +36,7 @@ def create_user(idp_id: str):
 
 @app.get("/v1/scim/<idp_id>/Users/<user_id>")
 def get_user(idp_id: str, user_id: str):
-    with_groups = users.wants_groups(*projection_parameters(api.query_parameters(app)))
+    with_groups = returns("groups", *projection_parameters(api.query_parameters(app)))
     found = users.get(store(), idp_id, user_id, api.tenant_url(app), api.header(app, "If-None-Match"), with_groups)
     return api.resource_response(app, found)
 

@@ -14,6 +14,7 @@ from . import observability, service
 from .scim import membership
 from .scim import patch as scim_patch
 from .scim.paging import ListQuery
+from .scim.projection import returns
 from .scim.errors import InvalidValue, NotFound, Throttled
 from .scim.resource_types import GROUP
 from .store import GroupGone, Store, UnknownMember, VersionConflict
@@ -25,15 +26,11 @@ MAX_MEMBERS_RETURNED = 10_000
 _CHECKED_IN_TRANSACTION = 49
 
 
-def wants_members(attributes: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
-    names = {name.lower().rsplit(":", 1)[-1].split(".", 1)[0] for name in (attributes or excluded)}
-    return ("members" in names) if attributes else ("members" not in names)
-
 
 def search(store: Store, idp_id: str, query: ListQuery, tenant_url: str) -> dict:
     """A ListResponse of groups; each carries its members unless they are excluded (Entra always excludes them)."""
     page = service.search(store, idp_id, GROUP, query, tenant_url)
-    if wants_members(query.attributes, query.excluded_attributes):
+    if returns("members", query.attributes, query.excluded_attributes):
         for resource in page["Resources"]:
             members = store.members(idp_id, resource["id"], MAX_MEMBERS_RETURNED)
             if members:
@@ -64,7 +61,7 @@ def create(store: Store, idp_id: str, body: Any, tenant_url: str) -> service.Sho
             service.delete(store, idp_id, GROUP, created.body["id"], None)
             raise
     observability.count("GroupsCreated")
-    observability.record_change("Group", created.body["id"], None, _attributes(created.body))
+    observability.record_change("Group", created.body["id"], None, created.body)
     return with_members(store, idp_id, created) if members else created
 
 
@@ -166,14 +163,10 @@ def delete(store: Store, idp_id: str, group_id: str, if_match: str | None) -> No
     observability.record_change("Group", group_id, None, None)
 
 
-def _attributes(body: dict) -> dict:
-    return {k: v for k, v in body.items() if k not in ("schemas", "id", "meta", "members")}
-
-
 def _counted(shown: service.Shown) -> service.Shown:
     if shown.previous is not None:
         observability.count("GroupsUpdated")
-        observability.record_change("Group", shown.body["id"], shown.previous, _attributes(shown.body))
+        observability.record_change("Group", shown.body["id"], shown.previous, shown.body)
         if shown.previous.get("displayName") != shown.body.get("displayName"):
             observability.count("GroupsRenamed")
     return shown

@@ -84,9 +84,10 @@ def record_members(group_id: str, added: int, removed: int) -> None:
 
 
 def changed_attributes(before: dict, after: dict) -> list[str]:
-    """Names of the attributes that differ; an extension's as `<urn>:<attribute>`."""
+    """Names of the attributes that differ (a resource as kept, or as shown: `schemas`, `id` and `meta` are not
+    attributes a client changes); an extension's as `<urn>:<attribute>`."""
     names = []
-    for key in sorted(set(before) | set(after), key=str.lower):
+    for key in sorted((set(before) | set(after)) - {"schemas", "id", "meta"}, key=str.lower):
         old, new = before.get(key), after.get(key)
         if old == new:
             continue

@@ -13,9 +13,9 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from itertools import islice
-from collections.abc import Callable
 from typing import Any
 
 from .scim import filter as scim_filter
@@ -37,7 +37,6 @@ MAX_ATTEMPTS = 8
 RETRY_BASE_SECONDS = 0.005
 RETRY_MAX_SECONDS = 0.2
 
-MAX_ID_BYTES = 256
 # Members read to evaluate a filter on a group's members other than by id (e.g. `members.display co "x"`).
 MAX_MEMBERS_EVALUATED = 10_000
 
@@ -49,15 +48,9 @@ def search(store: Store, idp_id: str, resource_type: ResourceType, query: ListQu
     any other filter is evaluated over the tenant's resources, read with Query (bounded by the store).
     """
     if query.filter is None:
-        # No filter: count with a COUNT query and read only up to the end of the page asked for.
-        total = store.count(idp_id, resource_type.name)
-        start = query.start_index - 1
-        page = islice(store.scan_tenant(idp_id, resource_type.name), start, start + query.count) if query.count else ()
-        resources = [
-            project(_show(resource_type, stored, tenant_url), query.attributes, query.excluded_attributes)
-            for stored in page
-        ]
-        return list_response(resources, total_results=total, start_index=query.start_index)
+        # No filter: count with a COUNT query, and read only up to the end of the page asked for.
+        shown = (_show(resource_type, stored, tenant_url) for stored in store.scan_tenant(idp_id, resource_type.name))
+        return _page(shown, query, total=store.count(idp_id, resource_type.name))
     return _page(_matching(store, idp_id, resource_type, query.filter, tenant_url), query)
 
 
@@ -87,11 +80,13 @@ def _matching(
     return [r for r in shown if expr is None or scim_filter.matches(expr, r, resource_type.is_case_exact)]
 
 
-def _page(matching: list[dict], query: ListQuery) -> dict:
+def _page(matching: Iterable[dict], query: ListQuery, total: int | None = None) -> dict:
+    """The page of `matching` the query asks for; `total` when `matching` is a stream read only up to the page."""
     start = query.start_index - 1
-    page = matching[start : start + query.count]
+    page = list(islice(matching, start, start + query.count)) if query.count else []
     resources = [project(r, query.attributes, query.excluded_attributes) for r in page]
-    return list_response(resources, total_results=len(matching), start_index=query.start_index)
+    total_results = total if total is not None else len(matching)
+    return list_response(resources, total_results=total_results, start_index=query.start_index)
 
 
 def member_filter_ids(expr: Filter) -> list[str] | None:
@@ -147,8 +142,7 @@ def _lookup(store: Store, idp_id: str, resource_type: ResourceType, expr: scim_f
     for reading in expr.readings():
         value = reading.value if isinstance(reading.value, str) else reading.raw
         if expr.path.attr.lower() == "id":
-            # An over-long id is not one this service gave out; DynamoDB would refuse the key.
-            found = store.get(idp_id, resource_type.name, value) if len(value.encode()) <= MAX_ID_BYTES else None
+            found = store.get(idp_id, resource_type.name, value)
         else:
             attribute = resource_type.unique_attribute(expr.path.attr)
             found = store.find_unique(
@@ -265,7 +259,7 @@ def back_off(attempt: int) -> None:
 
 
 def _read(store: Store, idp_id: str, resource_type: ResourceType, resource_id: str) -> Stored:
-    stored = store.get(idp_id, resource_type.name, resource_id) if len(resource_id.encode()) <= MAX_ID_BYTES else None
+    stored = store.get(idp_id, resource_type.name, resource_id)
     if stored is None:
         raise NotFound(f"{resource_type.name} {resource_id} not found.")
     return stored

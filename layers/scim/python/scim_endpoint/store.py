@@ -58,6 +58,10 @@ BATCH_GET_KEYS = 100
 MAX_SORT_KEY_BYTES = 1024
 
 
+# Ids this service gives out are UUIDs; `get` answers "none" for anything longer without a call.
+MAX_ID_BYTES = 256
+
+
 def _keyable(resource_id: str) -> bool:
     return len(resource_id.encode()) <= MAX_SORT_KEY_BYTES
 
@@ -114,6 +118,8 @@ class Store:
     # -- reads ----------------------------------------------------------------------------------------------
 
     def get(self, idp_id: str, resource_type: str, resource_id: str) -> Stored | None:
+        if len(resource_id.encode()) > MAX_ID_BYTES:
+            return None  # not an id this service gave out (they are UUIDs): no need to ask DynamoDB
         item = self._get_item(resource_pk(idp_id, resource_type), resource_id)
         return _stored(item) if item else None
 

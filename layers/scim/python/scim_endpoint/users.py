@@ -13,12 +13,9 @@ from .store import Store
 def create(store: Store, idp_id: str, body: Any, tenant_url: str) -> service.Shown:
     created = service.create(store, idp_id, USER, body, tenant_url)
     observability.count("UsersCreated")
-    observability.record_change("User", created.body["id"], None, _attributes(created.body))
+    observability.record_change("User", created.body["id"], None, created.body)
     return created
 
-
-def _attributes(body: dict) -> dict:
-    return {k: v for k, v in body.items() if k not in ("schemas", "id", "meta", "groups")}
 
 
 def replace(store: Store, idp_id: str, user_id: str, body: Any, tenant_url: str, if_match: str | None):
@@ -33,7 +30,7 @@ def _counted(shown: service.Shown) -> service.Shown:
     """Count a change that wrote something, and a disable or re-enable (Entra disables by `active: false`)."""
     if shown.previous is not None:
         observability.count("UsersUpdated")
-        observability.record_change("User", shown.body["id"], shown.previous, _attributes(shown.body))
+        observability.record_change("User", shown.body["id"], shown.previous, shown.body)
         was_active, is_active = shown.previous.get("active") is not False, shown.body.get("active") is not False
         if was_active and not is_active:
             observability.count("UsersDeactivated")
@@ -41,10 +38,6 @@ def _counted(shown: service.Shown) -> service.Shown:
             observability.count("UsersReactivated")
     return shown
 
-
-def wants_groups(attributes: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
-    names = {name.lower().rsplit(":", 1)[-1].split(".", 1)[0] for name in (attributes or excluded)}
-    return ("groups" in names) if attributes else ("groups" not in names)
 
 
 def get(

@@ -95,3 +95,10 @@ def _drop(resource: dict, unwanted: list[tuple[str | None, str, str | None]]) ->
                 for e in target[key]
             ]
     return out
+
+
+def returns(name: str, attributes: tuple[str, ...] = (), excluded: tuple[str, ...] = ()) -> bool:
+    """Whether a response trimmed by these parameters carries the top-level attribute `name` (e.g. whether a GET
+    must read a user's `groups` or a group's `members`, which are kept apart from the resource)."""
+    names = {entry.lower().rsplit(":", 1)[-1].split(".", 1)[0] for entry in (attributes or excluded)}
+    return (name in names) if attributes else (name not in names)
