@@ -43,7 +43,7 @@ bench: $(STAMP)
 
 # The operations dashboard of template.yaml, drawn from the metrics of the local server on PORT (after `make run`).
 dashboard: $(STAMP)
-	$(BIN)/python -m scim_endpoint.local.dashboard --port $(PORT)
+	$(BIN)/python -m devtools.dashboard --port $(PORT)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache

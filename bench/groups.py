@@ -11,7 +11,7 @@ then what deleting the big group costs: the request itself, and the cleanup run 
 The members and their users are written straight into DynamoDB with BatchWriteItem (25 items a call), not through
 the API; the groups, and the users that are deleted, are created through the real code. moto's TransactWriteItems
 copies the whole table for each action (a PATCH adding one member took 42 s at this size), so the benchmark installs
-the local speed patch (scim_endpoint.local.moto_speed) first; it changes how moto backs a transaction up, not what the
+the local speed patch (devtools.local.moto_speed) first; it changes how moto backs a transaction up, not what the
 code under test does or which calls it makes. moto still answers every Query, on the table or its GSI, by reading all
 the table's items (a few seconds a page at this size): that is most of the cleanup's total time and of the run's.
 """
@@ -121,7 +121,7 @@ def main() -> None:
 
     with stack() as s:
         from scim_endpoint import cleanup, service
-        from scim_endpoint.local import moto_speed
+        from devtools.local import moto_speed
         from scim_endpoint.scim.resource_types import GROUP
 
         patched = moto_speed.install()

@@ -80,9 +80,9 @@ class Stack:
         import boto3
 
         from scim_endpoint import store, tenants
-        from scim_endpoint.local import template
-        from scim_endpoint.local.events import build_event, match_route
-        from scim_endpoint.local.server import LambdaContext
+        from devtools.local import template
+        from devtools.local.events import build_event, match_route
+        from devtools.local.server import LambdaContext
 
         boto3.client("dynamodb").create_table(TableName=ENV["TABLE_NAME"], **template.table_definition())
         directory = tenants.TenantDirectory(boto3.client("secretsmanager"), ENV["SECRETS_PREFIX"])
@@ -144,7 +144,7 @@ def stack() -> Iterator[Stack]:
     sys.path.insert(0, str(ROOT / "layers" / "scim" / "python"))
     from moto import mock_aws
 
-    from scim_endpoint.local import moto_speed
+    from devtools.local import moto_speed
 
     moto_speed.install()  # moto's transactions otherwise copy every table: seconds per write on large tables
     with mock_aws():

@@ -87,8 +87,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
-    from scim_endpoint.local import moto_speed
-    from scim_endpoint.local.template import table_definition
+    from devtools.local import moto_speed
+    from devtools.local.template import table_definition
     from scim_endpoint.observability import metrics
 
     moto_speed.install()  # as the local server does: transactions copy only the items they touch
@@ -229,9 +229,9 @@ def call(aws: None) -> Callable[..., Result]:
     `stage` makes the event look as API Gateway's default endpoint sends it: `requestContext.path` starts with
     `/<stage>`.
     """
-    from scim_endpoint.local.events import build_event, match_route
-    from scim_endpoint.local.server import LambdaContext
-    from scim_endpoint.local.template import routes
+    from devtools.local.events import build_event, match_route
+    from devtools.local.server import LambdaContext
+    from devtools.local.template import routes
 
     known_routes = routes()
 
@@ -294,7 +294,7 @@ def groups(call, tenant: Tenant) -> Groups:
 def fast_transactions(aws) -> Iterator[None]:
     """moto copies the whole table for every item of a transaction; its speed patch copies only what it writes (same
     semantics: tests/unit/test_moto_speed.py). For tests that write hundreds of items."""
-    from scim_endpoint.local import moto_speed
+    from devtools.local import moto_speed
 
     was = moto_speed.installed()
     assert moto_speed.install()

@@ -191,7 +191,7 @@ class Container:
     store client as containers share DynamoDB. Called as `call` is, with the tenant's token."""
 
     def __init__(self, function: str, tenant: Tenant, number: int):
-        from scim_endpoint.local.template import routes
+        from devtools.local.template import routes
 
         self.tenant = tenant
         self.routes = routes()
@@ -203,8 +203,8 @@ class Container:
         self.handler = module.lambda_handler
 
     def __call__(self, method: str, target: str, body: Any = None, headers: dict | None = None):
-        from scim_endpoint.local.events import build_event, match_route
-        from scim_endpoint.local.server import LambdaContext
+        from devtools.local.events import build_event, match_route
+        from devtools.local.server import LambdaContext
 
         parts = urlsplit(target)
         route, params, _ = match_route(self.routes, method, parts.path)

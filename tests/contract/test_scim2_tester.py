@@ -11,8 +11,8 @@ import pytest
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
 
-from scim_endpoint.local import template
-from scim_endpoint.local.server import LocalApi, wsgi_app
+from devtools.local import template
+from devtools.local.server import LocalApi, wsgi_app
 from tests.conftest import HOST, Tenant
 
 

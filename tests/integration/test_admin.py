@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scim_endpoint import admin
+from devtools import admin
 from tests.conftest import SECRETS_PREFIX
 
 API = "https://abc123.execute-api.eu-west-1.amazonaws.com/dev"

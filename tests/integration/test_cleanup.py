@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from scim_endpoint.local.template import stream_consumers
+from devtools.local.template import stream_consumers
 from scim_endpoint.store import store
 from tests.conftest import REGION, TABLE_NAME, Tenant, load_handler
 from tests.integration.test_groups import group, group_items, member_items, new_users, remove_listed, tut_add
@@ -56,7 +56,7 @@ def removals(records: list[dict]) -> list[dict]:
 def run_cleanup(records: list[dict]) -> dict:
     (consumer,) = [c for c in stream_consumers() if c.function == "CleanupFunction"]
     assert consumer.event_names == frozenset({"REMOVE"})
-    from scim_endpoint.local.server import LambdaContext
+    from devtools.local.server import LambdaContext
 
     handler = load_handler(consumer.code_dir, consumer.handler)
     return handler({"Records": records}, LambdaContext("CleanupFunction", "cleanup-test"))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scim_endpoint.local.template import REPO_ROOT
+from devtools.local.template import REPO_ROOT
 
 
 @pytest.fixture(autouse=True, scope="session")

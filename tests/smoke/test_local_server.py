@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scim_endpoint.local.server import state_file
+from devtools.local.server import state_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
@@ -101,7 +101,7 @@ def start_server(tmp_path: Path, port: int, tenants: int) -> tuple[subprocess.Po
     output = tmp_path / "server.log"
     with open(output, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scim_endpoint.local.server", "--port", str(port), "--tenants", str(tenants),
+            [sys.executable, "-m", "devtools.local.server", "--port", str(port), "--tenants", str(tenants),
              "--credentials-file", str(credentials_file)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=server_env(),
         )
@@ -222,7 +222,7 @@ def test_admin_command_line_manages_the_local_server(tmp_path: Path) -> None:
 
     def admin(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "scim_endpoint.admin", "--local", str(port), *args],
+            [sys.executable, "-m", "devtools.admin", "--local", str(port), *args],
             capture_output=True, text=True, timeout=60, env=server_env(),
         )
 
@@ -274,7 +274,7 @@ def test_provisioning_activity_of_one_tenant_from_the_local_server(tmp_path: Pat
         assert http("POST", f"{second['tenant_url']}/Users", second["token"], {"userName": "bob@fabrikam.com"})[0] == 201
 
         shown = subprocess.run(
-            [sys.executable, "-m", "scim_endpoint.admin", "--local", str(port), "--json", "activity",
+            [sys.executable, "-m", "devtools.admin", "--local", str(port), "--json", "activity",
              "--idp", first["idp_id"]],
             capture_output=True, text=True, timeout=60, env=server_env(),
         )

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from scim_endpoint.local.server import state_file
+from devtools.local.server import state_file
 from tests.entra_requests import DISABLE_WITHOUT_FLAG
 from tests.smoke.test_local_server import (
     ERROR_SCHEMA, LIST_RESPONSE, STOP_TIMEOUT_SECONDS, content_type, free_port, read_state, start_server, wait_for,

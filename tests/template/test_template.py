@@ -431,13 +431,13 @@ def test_every_function_logs_to_its_own_log_group(
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_shared_layer_build_leaves_out_dev_only_code(tmp_path: Path) -> None:
+def test_shared_layer_build_ships_the_runtime_package_without_caches(tmp_path: Path) -> None:
+    """The layer is the runtime package as it is in the repository, less bytecode caches; the development tools
+    (devtools/) are not in its folder, so there is nothing to leave out (tests/unit/test_architecture.py checks
+    that no runtime module imports them)."""
     source = tmp_path / "src"
     shutil.copytree(ROOT / "layers" / "scim", source, ignore=shutil.ignore_patterns("__pycache__"))
     package = source / "python" / "scim_endpoint"
-    # Make sure there is something to leave out, whatever the package holds today.
-    (package / "local").mkdir(exist_ok=True)
-    (package / "local" / "__init__.py").write_text("import moto\n")
     (package / "__pycache__").mkdir()
     (package / "__pycache__" / "config.cpython-313.pyc").write_bytes(b"")
     artifacts = tmp_path / "artifacts"
@@ -454,15 +454,10 @@ def test_shared_layer_build_leaves_out_dev_only_code(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     built = artifacts / "python" / "scim_endpoint"
     assert (built / "__init__.py").is_file()
-    assert not (built / "local").exists()
     assert not list(built.rglob("__pycache__")) and not list(built.rglob("*.pyc"))
     shipped = sorted(p.relative_to(built) for p in built.rglob("*.py"))
-    expected = sorted(
-        p.relative_to(package)
-        for p in package.rglob("*.py")
-        if p.relative_to(package).parts[0] != "local"
-    )
-    assert shipped == expected
+    assert shipped == sorted(p.relative_to(package) for p in package.rglob("*.py"))
+    assert not (ROOT / "layers" / "scim" / "python" / "devtools").exists()
 
 
 def test_removals_from_the_table_stream_feed_the_cleanup(resources: dict[str, Any]) -> None:
@@ -799,8 +794,8 @@ def test_dashboard_url_is_an_output(template: dict[str, Any]) -> None:
 
 
 def test_the_provisioning_activity_has_a_saved_query(resources: dict[str, Any]) -> None:
-    """The same trail `scim-admin activity` reads (scim_endpoint.activity), for every tenant, in the console."""
-    from scim_endpoint import activity
+    """The same trail `scim-admin activity` reads (devtools.activity), for every tenant, in the console."""
+    from devtools import activity
 
     (saved,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::QueryDefinition"
                 and r["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}/Provisioning activity"}]

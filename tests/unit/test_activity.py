@@ -1,4 +1,4 @@
-"""The provisioning activity trail read from the functions' log lines (scim_endpoint.activity)."""
+"""The provisioning activity trail read from the functions' log lines (devtools.activity)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scim_endpoint import activity
+from devtools import activity
 from scim_endpoint.observability import changed_attributes
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -1,10 +1,10 @@
-"""The local picture of the operations dashboard (scim_endpoint.local.dashboard), drawn from EMF lines."""
+"""The local picture of the operations dashboard (devtools.dashboard), drawn from EMF lines."""
 
 from __future__ import annotations
 
 import json
 
-from scim_endpoint.local import dashboard
+from devtools import dashboard
 
 
 def emf(name: str, value: float, unit: str = "Count", timestamp: int = 1_800_000_000_000, **dimensions) -> str:

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
-from scim_endpoint.local.events import build_event, match_route, query_parameters
-from scim_endpoint.local.template import (
+from devtools.local.events import build_event, match_route, query_parameters
+from devtools.local.template import (
     REPO_ROOT,
     TEMPLATE_PATH,
     Route,

@@ -1,4 +1,4 @@
-"""The moto speed patch (scim_endpoint.local.moto_speed) keeps TransactWriteItems all-or-nothing, and is faster.
+"""The moto speed patch (devtools.local.moto_speed) keeps TransactWriteItems all-or-nothing, and is faster.
 
 The semantic tests run twice, with moto's own function and with the patched one, on the template's table (its GSI
 and stream included), so they show that both behave alike.
@@ -23,7 +23,7 @@ def patched(request: pytest.FixtureRequest) -> Iterator[bool]:
 
 
 def _patch_state(wanted: bool) -> Iterator[bool]:
-    from scim_endpoint.local import moto_speed
+    from devtools.local import moto_speed
 
     was = moto_speed.installed()
     if wanted:

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from . import activity
-from .auth.privileges import ALL as ALL_PRIVILEGES
-from .scim.errors import ServiceUnavailable
-from .tenants import TenantDirectory, UnknownIdp, UnknownKey
+from scim_endpoint.auth.privileges import ALL as ALL_PRIVILEGES
+from scim_endpoint.scim.errors import ServiceUnavailable
+from scim_endpoint.tenants import TenantDirectory, UnknownIdp, UnknownKey
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[5]  # layers/scim/python/scim_endpoint/local
+REPO_ROOT = Path(__file__).resolve().parents[2]  # devtools/local/template.py
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 

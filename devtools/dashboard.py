@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from . import template
+from .local import template
 
 BUCKET_SECONDS = 60
 _METRIC_NAME = re.compile(r'MetricName=\\?"(\w+)\\?"')
@@ -141,7 +141,7 @@ def render(lines: list[str], namespace: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .server import log_path
+    from .local.server import log_path
 
     parser = argparse.ArgumentParser(prog="scim-dashboard", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=3000, help="the local server whose log to read")

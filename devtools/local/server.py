@@ -329,8 +329,8 @@ def configure_environment(endpoint_url: str) -> dict[str, str]:
 def seed(tenants: int, port: int) -> list[dict]:
     import boto3
 
-    from ..config import settings
-    from ..tenants import TenantDirectory
+    from scim_endpoint.config import settings
+    from scim_endpoint.tenants import TenantDirectory
 
     boto3.client("dynamodb").create_table(TableName=settings().table_name, **template.table_definition())
     directory = TenantDirectory(boto3.client("secretsmanager"), settings().secrets_prefix)
@@ -399,7 +399,7 @@ def _parent_stopped(parent: int) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..config import settings
+    from scim_endpoint.config import settings
 
     sys.stdout.reconfigure(line_buffering=True)  # the functions' log lines show as they happen, also in a file
 

@@ -45,7 +45,7 @@ def install() -> bool:
     source = inspect.getsource(DynamoDBBackend.transact_write_items)
     if hashlib.sha256(source.encode()).hexdigest() != _UPSTREAM_SHA256:
         warnings.warn(
-            "moto's TransactWriteItems is not the one scim_endpoint.local.moto_speed was written for; "
+            "moto's TransactWriteItems is not the one devtools.local.moto_speed was written for; "
             "leaving it unpatched (correct, but slow on large tables).",
             RuntimeWarning,
             stacklevel=2,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .tenants import IDP_ID
+from scim_endpoint.tenants import IDP_ID
 
 FIELDS = ("timestamp", "key_id", "operation", "resource_type", "resource_id", "attributes_changed",
           "members_added", "members_removed", "status", "scim_type")
