@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from scim_endpoint.tenants import IDP_ID
+from scim_endpoint.scope import is_idp_id
 
 FIELDS = ("timestamp", "key_id", "operation", "resource_type", "resource_id", "attributes_changed",
           "members_added", "members_removed", "status", "scim_type")
@@ -48,7 +48,7 @@ def from_file(path: Path, idp_id: str, limit: int) -> list[dict]:
 
 def query(idp_id: str, limit: int) -> str:
     """The Logs Insights query of one IdP's activity (the saved query in template.yaml, narrowed to the IdP)."""
-    if not IDP_ID.match(idp_id):
+    if not is_idp_id(idp_id):
         raise ValueError("not an IdP id")
     return (
         f"fields {', '.join(FIELDS)}"

@@ -49,6 +49,7 @@ _FOREIGN_ENV = (
     "AWS_REGION",
     "SECRETS_CACHE_TTL_SECONDS",
     "SECRETS_MISS_REFRESH_SECONDS",
+    "PUBLIC_BASE_URL",
     "POWERTOOLS_LOGGER_LOG_EVENT",
     "POWERTOOLS_DEV",
 )
@@ -56,11 +57,12 @@ _FOREIGN_ENV = (
 
 def clear_process_caches() -> None:
     """What a fresh Lambda container starts without: settings, the key cache and the store client."""
-    from scim_endpoint import config, store, tenants
+    from scim_endpoint import config, resources, store, tenants
 
     config.settings.cache_clear()
     tenants.key_cache.cache_clear()
     store.store.cache_clear()
+    resources.clear()
 
 
 _loader = None
@@ -87,11 +89,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
-    from devtools.local import moto_speed
+    from devtools.local import containers, moto_speed
     from devtools.local.template import table_definition
     from scim_endpoint.observability import metrics
 
     moto_speed.install()  # as the local server does: transactions copy only the items they touch
+    containers.isolate()  # as the local server does: containers as threads of one process keep their requests apart
 
     for name in _FOREIGN_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -100,6 +103,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("SECRETS_PREFIX", SECRETS_PREFIX)
+    # Where clients reach the API: the Tenant URLs (and every meta.location) are built from it, never from a request.
+    monkeypatch.setenv("PUBLIC_BASE_URL", f"https://{HOST}")
     for name, value in POWERTOOLS_ENV.items():
         monkeypatch.setenv(name, value)
     clear_process_caches()

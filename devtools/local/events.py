@@ -12,16 +12,24 @@ from .template import Route
 
 
 def match_route(routes: Iterable[Route], method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
-    """(route, path parameters, whether the path exists under another method)."""
-    path_known = False
+    """(route, path parameters, whether the path exists under another method), chosen as API Gateway does: the
+    resource whose template matches with the fewest parameters (a literal `/Users/.search` beats `/Users/{id}`),
+    then its method, or else its `ANY` method."""
+    matched: dict[str, list[tuple[Route, dict[str, str]]]] = {}
     for route in routes:
         found = route.pattern.match(path)
-        if found is None:
-            continue
-        path_known = True
-        if route.method in (method.upper(), "ANY"):
-            return route, {k: unquote(v) for k, v in found.groupdict().items()}, True
-    return None, {}, path_known
+        if found is not None:
+            matched.setdefault(route.resource, []).append((route, found.groupdict()))
+    if not matched:
+        return None, {}, False
+    resource = min(matched, key=lambda template: template.count("{"))
+    candidates = matched[resource]
+    chosen = next((c for c in candidates if c[0].method == method.upper()), None) or next(
+        (c for c in candidates if c[0].method == "ANY"), None)
+    if chosen is None:
+        return None, {}, True
+    route, params = chosen
+    return route, {k: unquote(v) for k, v in params.items()}, True
 
 
 def query_parameters(raw_query: str) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from scim_endpoint.store import store
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return cleanup.handle_records(store(), event.get("Records", []))

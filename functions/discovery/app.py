@@ -1,37 +1,42 @@
 """Service discovery (RFC 7644 §4): /ServiceProviderConfig, /ResourceTypes and /Schemas under the Tenant URL."""
 
+from typing import Annotated
 from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import Depends
 
 from scim_endpoint import api
 from scim_endpoint.scim import discovery
+from scim_endpoint.scope import RequestScope
 
 app = api.create_app()
+Scope = Annotated[RequestScope, Depends(api.request_scope)]
 
 
-@app.get("/v1/scim/<idp_id>/ServiceProviderConfig")
-def service_provider_config(idp_id: str):
-    return api.scim_response(discovery.service_provider_config(api.tenant_url(app)))
+@app.get("/ServiceProviderConfig")
+def service_provider_config(scope: Scope):
+    return api.scim_response(discovery.service_provider_config(scope.tenant_url))
 
 
-@app.get("/v1/scim/<idp_id>/ResourceTypes")
-def resource_types(idp_id: str):
-    return api.scim_response(discovery.list_resource_types(api.tenant_url(app)))
+@app.get("/ResourceTypes")
+def resource_types(scope: Scope):
+    return api.scim_response(discovery.list_resource_types(scope.tenant_url))
 
 
-@app.get("/v1/scim/<idp_id>/ResourceTypes/<resource_type_id>")
-def resource_type(idp_id: str, resource_type_id: str):
+@app.get("/ResourceTypes/<id>")
+def resource_type(id: str, scope: Scope):
     # The resolver captures ids from the path as sent (API Gateway keeps it percent-encoded): decode them.
-    return api.scim_response(discovery.get_resource_type(unquote(resource_type_id), api.tenant_url(app)))
+    return api.scim_response(discovery.get_resource_type(unquote(id), scope.tenant_url))
 
 
-@app.get("/v1/scim/<idp_id>/Schemas")
-def schemas(idp_id: str):
-    return api.scim_response(discovery.list_schemas(api.tenant_url(app)))
+@app.get("/Schemas")
+def schemas(scope: Scope):
+    return api.scim_response(discovery.list_schemas(scope.tenant_url))
 
 
-@app.get("/v1/scim/<idp_id>/Schemas/<schema_id>")
-def schema(idp_id: str, schema_id: str):
-    return api.scim_response(discovery.get_schema(unquote(schema_id), api.tenant_url(app)))
+@app.get("/Schemas/<id>")
+def schema(id: str, scope: Scope):
+    return api.scim_response(discovery.get_schema(unquote(id), scope.tenant_url))
 
 
 lambda_handler = api.lambda_handler_for(app)

@@ -1,57 +1,56 @@
-"""The Groups endpoint: /v1/scim/{idpId}/Groups and /v1/scim/{idpId}/Groups/{id}."""
+"""The Groups endpoint: /v1/scim/{idpId}/Groups and /Groups/{id}.
 
-from scim_endpoint import api, groups, service
-from scim_endpoint.scim.paging import parse_list_query, parse_search_request, projection_parameters
-from scim_endpoint.scim.projection import returns
-from scim_endpoint.scim.resource_types import GROUP
-from scim_endpoint.store import store
+Routes are written relative to the Tenant URL; each receives the request scope (IdP, key, Tenant URL, projection)
+that the edge built, and calls the Groups use cases with it.
+"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+
+from scim_endpoint import api
+from scim_endpoint.resources import group_resources
+from scim_endpoint.scim.paging import parse_search_request
+from scim_endpoint.scope import RequestScope
 
 app = api.create_app()
+Scope = Annotated[RequestScope, Depends(api.request_scope)]
 
 
-@app.get("/v1/scim/<idp_id>/Groups")
-def list_groups(idp_id: str):
-    query = parse_list_query(api.query_parameters(app))
-    return api.scim_response(groups.search(store(), idp_id, query, api.tenant_url(app)))
+@app.get("/Groups")
+def list_groups(scope: Scope):
+    return api.scim_response(group_resources().search(scope, scope.list_query))
 
 
-@app.post("/v1/scim/<idp_id>/Groups/.search")
-def search_groups(idp_id: str):
-    query = parse_search_request(api.json_body(app))
-    return api.scim_response(groups.search(store(), idp_id, query, api.tenant_url(app)))
+@app.post("/Groups/.search")
+def search_groups(scope: Scope):
+    return api.scim_response(group_resources().search(scope, parse_search_request(api.json_body(app))))
 
 
-@app.post("/v1/scim/<idp_id>/Groups")
-def create_group(idp_id: str):
-    created = groups.create(store(), idp_id, api.json_body(app), api.tenant_url(app))
-    return api.resource_response(app, created, status=201)
+@app.post("/Groups")
+def create_group(scope: Scope):
+    return api.resource_response(scope, group_resources().create(scope, api.json_body(app)), status=201)
 
 
-@app.get("/v1/scim/<idp_id>/Groups/<group_id>")
-def get_group(idp_id: str, group_id: str):
-    found = service.get(store(), idp_id, GROUP, group_id, api.tenant_url(app), api.header(app, "If-None-Match"))
-    if returns("members", *projection_parameters(api.query_parameters(app))):
-        found = groups.with_members(store(), idp_id, found)
-    return api.resource_response(app, found)
+@app.get("/Groups/<id>")
+def get_group(id: str, scope: Scope):
+    return api.resource_response(scope, group_resources().get(scope, id))
 
 
-@app.put("/v1/scim/<idp_id>/Groups/<group_id>")
-def replace_group(idp_id: str, group_id: str):
-    replaced = groups.replace(
-        store(), idp_id, group_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match")
-    )
-    return api.resource_response(app, replaced)
+@app.put("/Groups/<id>")
+def replace_group(id: str, scope: Scope):
+    return api.resource_response(scope, group_resources().replace(scope, id, api.json_body(app)))
 
 
-@app.patch("/v1/scim/<idp_id>/Groups/<group_id>")
-def patch_group(idp_id: str, group_id: str):
-    groups.patch(store(), idp_id, group_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match"))
+@app.patch("/Groups/<id>")
+def patch_group(id: str, scope: Scope):
+    group_resources().patch(scope, id, api.json_body(app))
     return api.no_content()
 
 
-@app.delete("/v1/scim/<idp_id>/Groups/<group_id>")
-def delete_group(idp_id: str, group_id: str):
-    groups.delete(store(), idp_id, group_id, api.header(app, "If-Match"))
+@app.delete("/Groups/<id>")
+def delete_group(id: str, scope: Scope):
+    group_resources().delete(scope, id)
     return api.no_content()
 
 

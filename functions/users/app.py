@@ -1,65 +1,60 @@
-"""The Users endpoint: /v1/scim/{idpId}/Users and /Users/{id}; also the root /.search over all resource types."""
+"""The Users endpoint: /v1/scim/{idpId}/Users and /Users/{id}; also the root /.search over all resource types.
 
-from scim_endpoint import api, service, users
-from scim_endpoint.scim.paging import parse_list_query, parse_search_request, projection_parameters
-from scim_endpoint.scim.projection import returns
-from scim_endpoint.scim.resource_types import GROUP, USER
-from scim_endpoint.store import store
+Routes are written relative to the Tenant URL; each receives the request scope (IdP, key, Tenant URL, projection)
+that the edge built, and calls the Users use cases (or the root search) with it.
+"""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends
+
+from scim_endpoint import api
+from scim_endpoint.resources import search, user_resources
+from scim_endpoint.scim.paging import parse_search_request
+from scim_endpoint.scope import RequestScope
 
 app = api.create_app()
+Scope = Annotated[RequestScope, Depends(api.request_scope)]
 
 
-@app.get("/v1/scim/<idp_id>/Users")
-def list_users(idp_id: str):
-    query = parse_list_query(api.query_parameters(app))
-    return api.scim_response(service.search(store(), idp_id, USER, query, api.tenant_url(app)))
+@app.get("/Users")
+def list_users(scope: Scope):
+    return api.scim_response(user_resources().search(scope, scope.list_query))
 
 
-@app.post("/v1/scim/<idp_id>/Users/.search")
-def search_users(idp_id: str):
-    query = parse_search_request(api.json_body(app))
-    return api.scim_response(service.search(store(), idp_id, USER, query, api.tenant_url(app)))
+@app.post("/Users/.search")
+def search_users(scope: Scope):
+    return api.scim_response(user_resources().search(scope, parse_search_request(api.json_body(app))))
 
 
-@app.post("/v1/scim/<idp_id>/.search")
-def search_all(idp_id: str):
-    query = parse_search_request(api.json_body(app))
-    resource_types = api.readable(app, [USER, GROUP])
-    return api.scim_response(service.search_all(store(), idp_id, resource_types, query, api.tenant_url(app)))
+@app.post("/.search")
+def search_all(scope: Scope):
+    return api.scim_response(search.search_all(scope, parse_search_request(api.json_body(app))))
 
 
-@app.post("/v1/scim/<idp_id>/Users")
-def create_user(idp_id: str):
-    created = users.create(store(), idp_id, api.json_body(app), api.tenant_url(app))
-    return api.resource_response(app, created, status=201)
+@app.post("/Users")
+def create_user(scope: Scope):
+    return api.resource_response(scope, user_resources().create(scope, api.json_body(app)), status=201)
 
 
-@app.get("/v1/scim/<idp_id>/Users/<user_id>")
-def get_user(idp_id: str, user_id: str):
-    with_groups = returns("groups", *projection_parameters(api.query_parameters(app)))
-    found = users.get(store(), idp_id, user_id, api.tenant_url(app), api.header(app, "If-None-Match"), with_groups)
-    return api.resource_response(app, found)
+@app.get("/Users/<id>")
+def get_user(id: str, scope: Scope):
+    return api.resource_response(scope, user_resources().get(scope, id))
 
 
-@app.put("/v1/scim/<idp_id>/Users/<user_id>")
-def replace_user(idp_id: str, user_id: str):
-    replaced = users.replace(
-        store(), idp_id, user_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match")
-    )
-    return api.resource_response(app, replaced)
+@app.put("/Users/<id>")
+def replace_user(id: str, scope: Scope):
+    return api.resource_response(scope, user_resources().replace(scope, id, api.json_body(app)))
 
 
-@app.patch("/v1/scim/<idp_id>/Users/<user_id>")
-def patch_user(idp_id: str, user_id: str):
-    patched = users.patch(
-        store(), idp_id, user_id, api.json_body(app), api.tenant_url(app), api.header(app, "If-Match")
-    )
-    return api.resource_response(app, patched)
+@app.patch("/Users/<id>")
+def patch_user(id: str, scope: Scope):
+    return api.resource_response(scope, user_resources().patch(scope, id, api.json_body(app)))
 
 
-@app.delete("/v1/scim/<idp_id>/Users/<user_id>")
-def delete_user(idp_id: str, user_id: str):
-    users.delete(store(), idp_id, user_id, api.header(app, "If-Match"))
+@app.delete("/Users/<id>")
+def delete_user(id: str, scope: Scope):
+    user_resources().delete(scope, id)
     return api.no_content()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import pytest
@@ -14,16 +15,17 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SERVICE_PROVIDER_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
-HOST = "scim.example.com"
 STAGE = "dev"
+# API Gateway's default endpoint for a REST API: what its request context names when no base URL is configured.
+EXECUTE_API = "abc123xyz0.execute-api.eu-west-1.amazonaws.com"
 
 
 @pytest.fixture
 def get(call, tenant: Tenant):
-    """GET a discovery path of the tenant as API Gateway's default endpoint would send it: Host and stage."""
+    """GET a discovery path of the tenant, as API Gateway's default endpoint would send it (host and stage)."""
 
     def send(path: str, **kwargs):
-        headers = {"Host": HOST, **kwargs.pop("headers", {})}
+        headers = {"Host": EXECUTE_API, **kwargs.pop("headers", {})}
         stage = kwargs.pop("stage", STAGE)
         return call("GET", f"{tenant.base}{path}", headers, token=tenant.token, stage=stage, **kwargs)
 
@@ -32,8 +34,8 @@ def get(call, tenant: Tenant):
 
 @pytest.fixture
 def base(tenant: Tenant) -> str:
-    """The Tenant URL the client called, stage included."""
-    return f"https://{HOST}/{STAGE}/v1/scim/{tenant.idp_id}"
+    """The Tenant URL: from the configured public base URL (tests/conftest.py)."""
+    return tenant.url
 
 
 def ok(result) -> dict:
@@ -137,27 +139,48 @@ def test_unknown_schema_is_a_scim_404(get, asked: str) -> None:
     not_found(get(f"/Schemas/{asked}"))
 
 
-# --- meta.location follows the request --------------------------------------------------------------------------
+# --- meta.location: the configured Tenant URL, never the client's headers ------------------------------------
 
 
-def test_location_without_a_stage_prefix(get, tenant: Tenant) -> None:
-    """Behind a custom domain mapped at the root, the path has no stage."""
-    body = ok(get("/Schemas", stage=None))
-    expected = f"https://{HOST}/v1/scim/{tenant.idp_id}/Schemas/"
-    assert all(schema["meta"]["location"].startswith(expected) for schema in body["Resources"])
+@pytest.mark.parametrize("headers", [
+    {"Host": "attacker.example", "X-Forwarded-Proto": "http"},
+    {"Host": "attacker.example:8443", "X-Forwarded-Host": "evil.example", "Forwarded": "host=evil.example"},
+])
+def test_location_ignores_the_clients_host_and_forwarded_headers(get, tenant: Tenant, headers) -> None:
+    """A client's `Host` or `X-Forwarded-Proto` used to end up in every meta.location; only configuration does now."""
+    body = ok(get("/ServiceProviderConfig", headers=headers))
+    assert body["meta"]["location"] == f"{tenant.url}/ServiceProviderConfig"
+    assert "attacker" not in json.dumps(body) and "evil" not in json.dumps(body)
 
 
-def test_location_uses_the_host_and_forwarded_proto(get, tenant: Tenant) -> None:
-    body = ok(get("/ServiceProviderConfig", headers={"Host": "api.contoso.test:8443", "X-Forwarded-Proto": "http"}))
-    expected = f"http://api.contoso.test:8443/{STAGE}/v1/scim/{tenant.idp_id}/ServiceProviderConfig"
-    assert body["meta"]["location"] == expected
+def _without_base_url(call, tenant: Tenant, monkeypatch, domain: str, stage: str | None, headers: dict | None = None):
+    """GET /ServiceProviderConfig with no public base URL configured, API Gateway's request context naming `domain`
+    (the `call` helper derives it from Host, as API Gateway's context matches the host it was reached on)."""
+    from scim_endpoint import config
+
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    config.settings.cache_clear()
+    return ok(call("GET", f"{tenant.base}/ServiceProviderConfig", {"Host": domain, **(headers or {})},
+                   token=tenant.token, stage=stage))
+
+
+def test_without_a_base_url_the_default_endpoint_names_its_stage(call, tenant: Tenant, monkeypatch) -> None:
+    body = _without_base_url(call, tenant, monkeypatch, EXECUTE_API, STAGE, {"X-Forwarded-Proto": "http"})
+    assert body["meta"]["location"] == (
+        f"https://{EXECUTE_API}/{STAGE}/v1/scim/{tenant.idp_id}/ServiceProviderConfig"
+    )
+
+
+def test_without_a_base_url_a_custom_domain_is_served_at_its_root(call, tenant: Tenant, monkeypatch) -> None:
+    body = _without_base_url(call, tenant, monkeypatch, "scim.contoso.test", STAGE)
+    assert body["meta"]["location"] == f"https://scim.contoso.test/v1/scim/{tenant.idp_id}/ServiceProviderConfig"
 
 
 def test_location_names_the_callers_idp(call, tenant: Tenant, make_tenant) -> None:
     other = make_tenant()
     for who in (tenant, other):
-        body = ok(call("GET", f"{who.base}/ResourceTypes/User", {"Host": HOST}, token=who.token, stage=STAGE))
-        assert body["meta"]["location"] == f"https://{HOST}/{STAGE}/v1/scim/{who.idp_id}/ResourceTypes/User"
+        body = ok(call("GET", f"{who.base}/ResourceTypes/User", token=who.token, stage=STAGE))
+        assert body["meta"]["location"] == f"{who.url}/ResourceTypes/User"
 
 
 def test_each_response_is_fresh(get) -> None:

@@ -54,16 +54,16 @@ def new_users(users: Users, count: int) -> list[str]:
 
 def seed_users(tenant: Tenant, count: int) -> list[str]:
     """Users written straight through the store (with their guards), as the endpoint would create them: faster."""
-    from scim_endpoint import service
+    from scim_endpoint.resources import common
     from scim_endpoint.scim.resource_types import USER
     from scim_endpoint.store import Stored, store
 
     ids = []
-    now = service.timestamp()
+    now = common.timestamp()
     for n in range(count):
         attributes = {"schemas": [USER.schema], "userName": f"bulk{n}-{new_guid()[:8]}@contoso.com"}
         stored = Stored(new_guid(), attributes, now, now, 1)
-        store().create(tenant.idp_id, USER.name, stored, service.unique_keys(USER, attributes))
+        store().create(tenant.idp_id, USER.name, stored, common.unique_keys(USER, attributes))
         ids.append(stored.id)
     return ids
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from scim_endpoint import service
+from scim_endpoint.resources import common
 from scim_endpoint import store as store_module
 from scim_endpoint.store import Store
 from tests.conftest import Tenant, new_guid
@@ -102,7 +102,7 @@ def test_a_transaction_conflict_is_retried(groups: Groups, tenant: Tenant, monke
     transaction checks): concurrent member PATCHes of one group. The change is written again, not a 500."""
     from botocore.exceptions import ClientError
 
-    monkeypatch.setattr(service, "RETRY_MAX_SECONDS", 0)
+    monkeypatch.setattr(common, "RETRY_MAX_SECONDS", 0)
     alice, bob = seed_users(tenant, 2)
     body = groups.create(group("Conflicted"))
     client = store()._client

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from scim_endpoint import service
+from scim_endpoint.resources import common
 from scim_endpoint.scim.resource_types import USER
 from scim_endpoint.store import Store
 from tests.conftest import Tenant
@@ -25,9 +25,9 @@ def write(store: Store, idp_id: str, user_id: str, change: Callable[[dict], dict
     """Another writer's committed change to a user, straight through the store."""
     fresh = store.get(idp_id, USER.name, user_id)
     attributes = change(dict(fresh.attributes))
-    other = replace(fresh, attributes=attributes, version=fresh.version + 1, last_modified=service.timestamp())
+    other = replace(fresh, attributes=attributes, version=fresh.version + 1, last_modified=common.timestamp())
     REAL_UPDATE(store, idp_id, USER.name, fresh, other,
-                service.unique_keys(USER, fresh.attributes), service.unique_keys(USER, attributes))
+                common.unique_keys(USER, fresh.attributes), common.unique_keys(USER, attributes))
 
 
 def interloper(monkeypatch: pytest.MonkeyPatch, operation: str, change: Callable[[dict], dict]) -> list[int]:
@@ -136,7 +136,7 @@ def test_a_lost_delete_race_with_if_match_is_412(users: Users, monkeypatch) -> N
 
 
 def test_a_change_that_keeps_losing_is_429_not_500(users: Users, monkeypatch) -> None:
-    monkeypatch.setattr(service, "RETRY_MAX_SECONDS", 0)
+    monkeypatch.setattr(common, "RETRY_MAX_SECONDS", 0)
     before = users.create(entra_user("busy@contoso.com"))
     attempts: list[int] = []
 
@@ -149,7 +149,7 @@ def test_a_change_that_keeps_losing_is_429_not_500(users: Users, monkeypatch) ->
     status, headers, body = users.patch(before["id"], patch_op({"op": "replace", "path": "nickName", "value": "x"}))
     assert status == 429, body
     assert int(headers["retry-after"]) >= 1
-    assert len(attempts) == service.MAX_ATTEMPTS
+    assert len(attempts) == common.MAX_ATTEMPTS
     assert "nickName" not in users.read(before["id"])
 
 

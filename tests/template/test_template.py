@@ -30,9 +30,13 @@ EXPECTED_ENV = {
     "TABLE_NAME": {"Ref": "Table"},
     "SECRETS_PREFIX": {"Fn::Sub": "scim/${AWS::StackName}/idp/"},
     "SECRETS_CACHE_TTL_SECONDS": {"Ref": "SecretsCacheTtlSeconds"},
+    "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
     "POWERTOOLS_SERVICE_NAME": "scim",
     "POWERTOOLS_METRICS_NAMESPACE": {"Ref": "MetricsNamespace"},
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # No response or exception ever reaches a trace (tests/integration/test_logging.py checks the code does the same).
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
 }
 # A command that hangs (a network call with no network) must fail the test, not the CI run.
 COMMAND_TIMEOUT_SECONDS = 180
@@ -164,6 +168,22 @@ def test_sam_validate_lint_passes(tmp_path: Path) -> None:
 # --- routes and sample events ------------------------------------------------------------------------------
 
 
+def test_the_route_table_names_every_scim_route_and_nothing_else(routes: dict[tuple[str, str], str]) -> None:
+    """The privileges of every route come from one table (scim_endpoint.auth.privileges.ROUTES): it names exactly the
+    template's routes, and each path's other methods reach its function through an ANY route (answered 405)."""
+    from scim_endpoint.auth.privileges import ROUTES
+
+    explicit = {(method, path.removeprefix(ROUTE_PREFIX[:-1])) for method, path in routes if method != "ANY"}
+    assert explicit == set(ROUTES)
+    any_paths = {path.removeprefix(ROUTE_PREFIX[:-1]) for method, path in routes if method == "ANY"}
+    assert any_paths == {path for _, path in ROUTES}
+    for method, path in routes:
+        if method == "ANY":
+            assert {m for m, p in routes if p == path and m != "ANY"}, f"{path}: an ANY route without routes"
+            functions = {routes[(m, p)] for m, p in routes if p == path}
+            assert len(functions) == 1, f"{path}: its methods go to several functions"
+
+
 def test_every_route_is_under_the_idp_prefix(routes: dict[tuple[str, str], str]) -> None:
     outside = [path for _, path in routes if not path.startswith(ROUTE_PREFIX)]
     assert not outside, f"routes outside {ROUTE_PREFIX}: {outside}"
@@ -172,9 +192,15 @@ def test_every_route_is_under_the_idp_prefix(routes: dict[tuple[str, str], str])
 def test_routes_and_event_files_match(
     routes: dict[tuple[str, str], str], events: dict[str, dict[str, Any]]
 ) -> None:
+    """Every route has a sample event; a path's `ANY` route (405 for the methods it does not have) has one of a
+    method the path does not route, for one path at least."""
     from_events = {(event["httpMethod"], event["resource"]) for event in events.values()}
-    assert set(routes) - from_events == set(), "routes with no sample event in events/"
-    assert from_events - set(routes) == set(), "sample events for routes the template does not declare"
+    explicit = {route for route in routes if route[0] != "ANY"}
+    any_paths = {path for method, path in routes if method == "ANY"}
+    assert explicit - from_events == set(), "routes with no sample event in events/"
+    other_methods = from_events - explicit
+    assert other_methods and {path for _, path in other_methods} <= any_paths, \
+        "sample events for routes the template does not declare"
 
 
 @pytest.mark.parametrize("name", sorted(path.name for path in EVENTS.glob("*.json")))

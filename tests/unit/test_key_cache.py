@@ -44,16 +44,17 @@ class FakeSecrets:
     def add_key(self, idp_id: str, privileges: tuple[str, ...] = ("users:write",), revoked: str | None = None) -> str:
         """A new key for the IdP (created if need be); returns its token."""
         key_id, token = tokens.new_token()
-        key = ApiKey(key_id, "k", "", privileges, CREATED, tokens.token_digest(token), revoked)
-        idp = self.idps.get(idp_id) or Idp(idp_id, idp_id, CREATED)
-        self.idps[idp_id] = Idp(idp.id, idp.name, idp.created, {**idp.keys, key_id: key})
+        key = ApiKey(id=key_id, name="k", privileges=privileges, created=CREATED,
+                     digest=tokens.token_digest(token), revoked=revoked)
+        idp = self.idps.get(idp_id) or Idp(id=idp_id, name=idp_id, created=CREATED)
+        self.idps[idp_id] = idp.model_copy(update={"keys": {**idp.keys, key_id: key}})
         return token
 
     def revoke(self, idp_id: str, token: str) -> None:
         idp = self.idps[idp_id]
         key_id = tokens.parse_token(token).key_id
-        revoked = ApiKey(**{**idp.keys[key_id].__dict__, "revoked": CREATED})
-        self.idps[idp_id] = Idp(idp.id, idp.name, idp.created, {**idp.keys, key_id: revoked})
+        revoked = idp.keys[key_id].model_copy(update={"revoked": CREATED})
+        self.idps[idp_id] = idp.model_copy(update={"keys": {**idp.keys, key_id: revoked}})
 
 
 @pytest.fixture

@@ -148,7 +148,8 @@ def test_attribute_names_are_canonical_whatever_their_case(body, expected):
     "attribute, value",
     [
         ("userName", "  Mixed.Case@Example.COM  "),
-        ("displayName", "Zoë  O'Brien\t"),
+        ("displayName", "Zoë  O'Brien "),
+        ("nickName", "Zoë\tO'Brien\t"),
         ("nickName", ""),
         ("title", "line one\nline two"),
         ("timezone", "America/Los_Angeles"),

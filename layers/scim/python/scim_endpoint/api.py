@@ -1,4 +1,13 @@
-"""What every function shares around its routes: authentication, SCIM error rendering, the Lambda entry point.
+"""The HTTP edge every SCIM function shares: the request scope, the route table's privileges, SCIM error rendering,
+bounded responses, and the Lambda entry point.
+
+A request reaches a route's handler only through `authenticate`, which
+1. reads the IdP id once, from the path as API Gateway gives it, and accepts only its canonical form (401 otherwise,
+   before any store or key store access);
+2. checks the bearer token against that IdP's keys;
+3. looks the route up in the route table (`auth.privileges.ROUTES`) by method and by the route template API Gateway
+   matched, refusing (403) a route the table does not name or a key without the privilege;
+4. builds the immutable `RequestScope` the handler receives through `Depends(request_scope)`.
 
 Errors are rendered here and only here: a `ScimError` becomes its SCIM error body; anything else is logged with
 its stack trace and answered with a plain 500 SCIM error, so no trace ever reaches a client.
@@ -6,59 +15,59 @@ its stack trace and answered with a plain 500 SCIM error, so no trace ever reach
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
-from decimal import Decimal
 from typing import Any, Callable
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Request, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 
-from .auth import privileges, tokens
 from . import observability
+from .auth import privileges, tokens
+from .config import settings
 from .observability import logger, metrics, tracer
-from .scim.errors import Forbidden, InternalError, NotFound, ScimError
-from .scim.paging import projection_parameters
+from .scim.errors import Forbidden, InternalError, MethodNotAllowed, NotFound, ScimError, Unauthorized
+from .scim.listing import fits, to_json, too_large
+from .scim.paging import parse_list_query, projection_parameters
 from .scim.projection import project
 from .scim.representation import etag
-from .scim.resource_types import ResourceType
-from .scim.validation import parse_json
-from .store import calls_made
-from .tenants import KeyStoreUnavailable, Principal, key_cache
+from .scim.validation import check_text, parse_json
+from .scope import Projection, RequestScope, is_idp_id
+from .tenants import KeyStoreUnavailable, key_cache
 
 SCIM_CONTENT_TYPE = "application/scim+json"
-# The first path segment under the Tenant URL, and the privilege family it needs.
-_RESOURCES = {"Users": "users", "Groups": "groups"}
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):  # DynamoDB numbers
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def to_json(body: Any) -> str:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+# Every SCIM route lives under the Tenant URL: API Gateway's resource template, and the path prefix the resolver
+# strips before matching its routes (so no route handler can take the IdP id from the path).
+TENANT_ROUTE = "/v1/scim/{idpId}"
+_TENANT_PATH = re.compile(r"^/v1/scim/[^/]+")
 
 
 def scim_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type=SCIM_CONTENT_TYPE, body=to_json(body), headers=headers)
+    """A SCIM body; a single resource that would pass the response byte budget is refused (lists keep under it by
+    returning fewer resources: `scim.listing`)."""
+    text = to_json(body)
+    if not fits(text):
+        raise too_large()
+    return Response(status_code=status, content_type=SCIM_CONTENT_TYPE, body=text, headers=headers)
 
 
 def error_response(error: ScimError) -> Response:
     if error.status == 304:  # Not Modified carries no body
         return Response(status_code=304, headers=error.headers)
-    return scim_response(error.to_body(), status=error.status, headers=error.headers)
+    return Response(status_code=error.status, content_type=SCIM_CONTENT_TYPE, body=to_json(error.to_body()),
+                    headers=error.headers)
 
 
-def resource_response(app: APIGatewayRestResolver, shown: Any, status: int = 200) -> Response:
+def resource_response(scope: RequestScope, shown: Any, status: int = 200) -> Response:
     """A single resource, with its ETag (and Location when created), trimmed by `attributes`/`excludedAttributes`."""
-    attributes, excluded = projection_parameters(query_parameters(app))
     headers = {"ETag": etag(shown.version)}
     if status == 201:
         headers["Location"] = shown.body["meta"]["location"]
-    return scim_response(project(shown.body, attributes, excluded), status=status, headers=headers)
+    body = project(shown.body, scope.projection.attributes, scope.projection.excluded)
+    return scim_response(body, status=status, headers=headers)
 
 
 def no_content() -> Response:
@@ -66,53 +75,23 @@ def no_content() -> Response:
 
 
 def json_body(app: APIGatewayRestResolver) -> Any:
+    """The request body as JSON, checked by `validation.parse_json` (size, depth, text, duplicate names)."""
     event = app.current_event
     body = event.body
     if body is not None and event.is_base64_encoded:
-        import base64
-
         body = base64.b64decode(body)
     return parse_json(body)
 
 
-def header(app: APIGatewayRestResolver, name: str) -> str | None:
-    return app.current_event.headers.get(name)  # Powertools matches header names case-insensitively
-
-
-class _Resolver(APIGatewayRestResolver):
-    """Powertools keeps the event being resolved on `BaseRouter`, a class every resolver of the process shares; the
-    local server runs several containers of a function as threads of one process, so one request could read
-    another's body, headers or path. Each resolver keeps its own (a container serves one request at a time)."""
-
-    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
-        self.current_event = self._to_proxy_event(event)
-        self.lambda_context = context
-        return super().resolve(event, context)
+def request_scope(request: Request) -> RequestScope:
+    """The scope `authenticate` built for this request: what route handlers declare with `Depends(request_scope)`."""
+    return request.context["scope"]
 
 
 def create_app() -> APIGatewayRestResolver:
-    """A resolver whose every route first authenticates the caller and checks the key's privilege.
-
-    Under `/Users` the key needs read (GET, `.search`) or write (anything else) on Users, under `/Groups` on Groups;
-    any valid key of the IdP may read the discovery endpoints, and the root `/.search` shows only what it may read.
-    """
-    app = _Resolver(serializer=to_json)
-
-    def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-        event = app.current_event
-        idp_id = (event.path_parameters or {}).get("idpId", "")
-        logger.append_keys(idp_id=idp_id)  # from the URL, so failed authentications say which tenant
-        token = tokens.bearer_token(event.headers.get("Authorization"))
-        principal = key_cache().authenticate(idp_id, token)
-        logger.append_keys(key_id=principal.key_id)
-        resource = _RESOURCES.get(event.path.removeprefix(f"/v1/scim/{idp_id}/").split("/", 1)[0])
-        if resource is not None:
-            level = "read" if event.path.endswith("/.search") else privileges.required_level(event.http_method)
-            if not privileges.allows(principal.privileges, resource, level):
-                raise Forbidden(f"This API key may not {level} {resource.capitalize()}.")
-        app.append_context(principal=principal)
-        return next_middleware(app)
-
+    """A resolver whose every route first goes through `authenticate`; its routes are written relative to the
+    Tenant URL (`/Users/<id>`), with template.yaml's parameter names."""
+    app = APIGatewayRestResolver(serializer=to_json, strip_prefixes=[_TENANT_PATH])
     app.use(middlewares=[authenticate])
 
     @app.exception_handler(ScimError)
@@ -135,36 +114,82 @@ def create_app() -> APIGatewayRestResolver:
     return app
 
 
-def principal(app: APIGatewayRestResolver) -> Principal:
-    return app.context["principal"]
-
-
-def readable(app: APIGatewayRestResolver, resource_types: list[ResourceType]) -> list[ResourceType]:
-    """The resource types the caller's key may read; 403 when none."""
-    granted = principal(app).privileges
-    allowed = [rt for rt in resource_types if privileges.allows(granted, _RESOURCES[rt.endpoint.lstrip("/")], "read")]
-    if not allowed:
-        raise Forbidden("This API key may not read Users or Groups.")
-    return allowed
-
-
-def tenant_url(app: APIGatewayRestResolver) -> str:
-    """The Tenant URL the client called, as it called it (host, stage, base path), for `meta.location`."""
+def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     event = app.current_event
-    headers = event.headers
-    host = headers.get("Host") or event.request_context.domain_name or "localhost"
-    proto = headers.get("X-Forwarded-Proto") or "https"
-    full_path = event.request_context.path or event.path
-    prefix = full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
-    idp_id = (event.path_parameters or {}).get("idpId", "")
-    return f"{proto}://{host}{prefix}/v1/scim/{idp_id}"
+    idp_id = _idp_id(event)
+    logger.append_keys(idp_id=idp_id)  # canonical by now, so failed authentications say which tenant
+    token = tokens.bearer_token(event.headers.get("Authorization"))
+    principal = key_cache().authenticate(idp_id, token)
+    logger.append_keys(key_id=principal.key_id)
+
+    # The resolver's route (relative to the Tenant URL: "/Users/{id}"; for a path it has no route for, the path):
+    # the handler about to run must be the one for the route API Gateway matched, and the table must name it.
+    route = app.request.route
+    rule = privileges.rule_for(event.http_method, route)
+    if rule is None or event.resource != TENANT_ROUTE + route:
+        # API Gateway sends every other method of a known path here (template.yaml: `Method: any`): 405, naming
+        # the methods the path has, as HTTP says.
+        allowed = privileges.methods_of(str(event.resource or "").removeprefix(TENANT_ROUTE))
+        if allowed and str(event.resource).startswith(TENANT_ROUTE):
+            raise MethodNotAllowed(f"{event.http_method} is not supported here.", allowed)
+        raise Forbidden("This route is not open to API keys.")
+    if not privileges.grants(principal.privileges, rule.privilege):
+        resource, _, level = rule.privilege.partition(":")
+        raise Forbidden(f"This API key may not {level} {resource.capitalize()}.")
+
+    parameters = _query_parameters(event)
+    attributes, excluded = projection_parameters(parameters)
+    app.append_context(
+        scope=RequestScope(
+            idp_id=idp_id,
+            principal=principal,
+            tenant_url=tenant_url(event, idp_id),
+            route=route,
+            privilege=rule.privilege,
+            projection=Projection(attributes, excluded),
+            list_query=parse_list_query(parameters) if rule.lists else None,
+            if_match=_header(event, "If-Match"),
+            if_none_match=_header(event, "If-None-Match"),
+        )
+    )
+    return next_middleware(app)
 
 
-def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:
-    return dict(app.current_event.query_string_parameters or {})
+def _idp_id(event: Any) -> str:
+    """The IdP id of the path: API Gateway's (decoded) path parameter, which must also be, character for character,
+    the path's own segment, and an IdP id's canonical form. `/v1/scim/%64…/Users` names no IdP."""
+    idp_id = (event.path_parameters or {}).get("idpId") or ""
+    segments = (event.path or "").split("/")
+    if not is_idp_id(idp_id) or len(segments) < 4 or segments[3] != idp_id:
+        raise Unauthorized()
+    return idp_id
 
 
-_TENANT_PREFIX = "/v1/scim/{idpId}"
+def tenant_url(event: Any, idp_id: str) -> str:
+    """The IdP's Tenant URL: from the configured public base URL, or else from API Gateway's request context (its
+    domain name, plus the stage on the default execute-api endpoint). Never from the client's headers."""
+    base = settings().public_base_url
+    if not base:
+        context = event.request_context
+        domain = context.domain_name
+        stage_prefix = f"/{context.stage}" if domain.endswith(".amazonaws.com") and context.stage else ""
+        base = f"https://{domain}{stage_prefix}"
+    return f"{base}/v1/scim/{idp_id}"
+
+
+def _query_parameters(event: Any) -> dict[str, str]:
+    parameters = dict(event.query_string_parameters or {})
+    for name, value in parameters.items():
+        check_text(value, name, filter_text=name.lower() == "filter")
+        check_text(name, "a query parameter name")
+    return parameters
+
+
+def _header(event: Any, name: str) -> str | None:
+    value = event.headers.get(name)  # Powertools matches header names case-insensitively
+    if value is not None:
+        check_text(value, name)
+    return value
 
 
 def _scim_type(response: dict) -> str | None:
@@ -175,18 +200,21 @@ def _scim_type(response: dict) -> str | None:
 
 
 def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
-    """The Lambda entry point of a function: the same decorators for all, and one log line per request."""
+    """The Lambda entry point of a function: the same decorators for all, and one log line per request.
+
+    Tracing never captures a response or an error: both may hold personal data (users' records), and X-Ray keeps them.
+    """
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler
+    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict, context: Any) -> dict:
         started = time.perf_counter()
-        calls_before = calls_made()
+        calls_before = observability.dynamodb_calls()
         response = app.resolve(event, context)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         status = response["statusCode"]
-        operation = f"{event.get('httpMethod')} {event.get('resource', '').removeprefix(_TENANT_PREFIX)}"
+        operation = f"{event.get('httpMethod')} {str(event.get('resource', '')).removeprefix(TENANT_ROUTE)}"
         observability.count_outcome(status)
         observability.operation_latency(operation, elapsed_ms)
         # One line per request: who (idp_id, key_id from the middleware), what, the outcome, and the cost; never
@@ -197,7 +225,7 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
             "operation": operation,
             "status": status,
             "scim_type": _scim_type(response) if status >= 400 else None,
-            "dynamodb_calls": calls_made() - calls_before,
+            "dynamodb_calls": observability.dynamodb_calls() - calls_before,
             "duration_ms": elapsed_ms,
         }
         logger.info("request handled", extra={k: v for k, v in fields.items() if v is not None})

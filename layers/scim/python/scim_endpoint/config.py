@@ -3,41 +3,56 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-@dataclass(frozen=True)
-class Settings:
-    table_name: str
-    secrets_prefix: str
+
+class Settings(BaseModel):
+    """The functions' configuration; a missing or malformed value fails the cold start, never a request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(min_length=1)
+    secrets_prefix: str = Field(min_length=1)
     # How long a container trusts its cached copy of an IdP's keys: the upper bound on how long a revoked
     # key keeps working.
-    secrets_cache_ttl_seconds: float = 60.0
+    secrets_cache_ttl_seconds: float = Field(default=60.0, ge=0)
     # A token whose key is not in the cache forces a re-read of the IdP's secret (so new keys work at once),
     # but at most this often per IdP, so a flood of made-up tokens cannot hammer Secrets Manager.
-    secrets_miss_refresh_seconds: float = 1.0
+    secrets_miss_refresh_seconds: float = Field(default=1.0, ge=0)
+    # Where clients reach the API (scheme, host and any base path, no trailing slash), e.g.
+    # `https://scim.example.com`: Tenant URLs, and so every `meta.location`, are built from it. Empty: from API
+    # Gateway's request context (its domain name, and the stage on the default execute-api endpoint).
+    public_base_url: str = ""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
 
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    value = float(raw)
-    if value < 0:
-        raise ValueError(f"{name} must not be negative")
-    return value
+# Environment variable -> setting.
+_ENVIRONMENT = {
+    "TABLE_NAME": "table_name",
+    "SECRETS_PREFIX": "secrets_prefix",
+    "SECRETS_CACHE_TTL_SECONDS": "secrets_cache_ttl_seconds",
+    "SECRETS_MISS_REFRESH_SECONDS": "secrets_miss_refresh_seconds",
+    "PUBLIC_BASE_URL": "public_base_url",
+}
 
 
 @cache
 def settings() -> Settings:
-    """The process-wide settings; a missing required variable fails the cold start, not a request."""
-    missing = [name for name in ("TABLE_NAME", "SECRETS_PREFIX") if not os.environ.get(name)]
-    if missing:
-        raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
-    return Settings(
-        table_name=os.environ["TABLE_NAME"],
-        secrets_prefix=os.environ["SECRETS_PREFIX"],
-        secrets_cache_ttl_seconds=_number("SECRETS_CACHE_TTL_SECONDS", 60.0),
-        secrets_miss_refresh_seconds=_number("SECRETS_MISS_REFRESH_SECONDS", 1.0),
-    )
+    """The process-wide settings."""
+    given = {field: os.environ[name] for name, field in _ENVIRONMENT.items() if os.environ.get(name, "") != ""}
+    try:
+        return Settings.model_validate(given)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{next(n for n, f in _ENVIRONMENT.items() if f == e['loc'][0])}: {e['msg']}" for e in error.errors()
+        )
+        raise RuntimeError(f"invalid environment: {problems}") from None

@@ -5,6 +5,7 @@ the template's Globals (and by the local server), so code and dashboards cannot 
 """
 
 import warnings
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
@@ -47,6 +48,25 @@ OPERATION_LATENCY = "OperationLatency"
 
 _BY_STATUS = {400: "BadRequests", 401: "AuthenticationFailures", 403: "ForbiddenRequests", 404: "NotFound",
               409: "Conflicts", 412: "PreconditionFailures", 429: "ThrottledRequests"}
+
+
+class _Calls:
+    """AWS calls made so far by this process (a Lambda container serves one request at a time, so the difference
+    across a request is that request's cost)."""
+
+    dynamodb = 0
+
+
+_calls: Any = _Calls()
+
+
+def dynamodb_call() -> None:
+    """Called by the store for each DynamoDB call it makes."""
+    _calls.dynamodb = getattr(_calls, "dynamodb", 0) + 1
+
+
+def dynamodb_calls() -> int:
+    return getattr(_calls, "dynamodb", 0)
 
 
 def count(name: str, value: int = 1) -> None:

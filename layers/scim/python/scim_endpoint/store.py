@@ -17,12 +17,12 @@ AWS errors leave this module as domain errors: `Conflict`, `Throttled`, `Service
 from __future__ import annotations
 
 from collections.abc import Iterator
-import threading
 import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from . import observability
 from .observability import logger
 from .scim.errors import Conflict, ServiceUnavailable, Throttled, TooMany
 
@@ -457,7 +457,7 @@ class Store:
     def _call(self, operation: str, **request: Any) -> dict:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        _calls.count = getattr(_calls, "count", 0) + 1
+        observability.dynamodb_call()
         try:
             return getattr(self._client, operation)(**request)
         except ClientError as error:
@@ -473,14 +473,6 @@ class Store:
         except BotoCoreError as error:
             logger.error("dynamodb unreachable", extra={"operation": operation, "error_type": type(error).__name__})
             raise ServiceUnavailable() from None
-
-
-_calls = threading.local()  # per thread: the local server runs several containers in one process
-
-
-def calls_made() -> int:
-    """DynamoDB calls this thread has made so far (each request's log line says how many it made)."""
-    return getattr(_calls, "count", 0)
 
 
 def dynamodb_client() -> Any:

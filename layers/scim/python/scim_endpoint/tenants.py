@@ -13,17 +13,18 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from .auth import privileges as privilege_rules
 from .auth import tokens
 from .observability import logger
 from .scim.errors import ServiceUnavailable, Unauthorized
+from .scope import Principal, is_idp_id
 
-IDP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # IdPs a container remembers; made-up IdP ids in a flood of requests must not grow memory without bound.
 MAX_CACHED_IDPS = 1000
 
@@ -40,11 +41,14 @@ class KeyStoreUnavailable(ServiceUnavailable):
     """Secrets Manager could not be read: requests fail closed with 503 and Retry-After."""
 
 
-@dataclass(frozen=True)
-class ApiKey:
+class ApiKey(BaseModel):
+    """A key as the IdP's secret keeps it: its metadata and the digest of its token, never the token."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: str
     name: str
-    description: str
+    description: str = ""
     privileges: tuple[str, ...]
     created: str
     digest: str
@@ -52,31 +56,18 @@ class ApiKey:
 
     def public(self) -> dict:
         """What an admin may see of a key: everything but its digest."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "privileges": list(self.privileges),
-            "created": self.created,
-            "revoked": self.revoked,
-        }
+        return {**self.model_dump(exclude={"digest"}), "privileges": list(self.privileges)}
 
 
-@dataclass(frozen=True)
-class Idp:
+class Idp(BaseModel):
+    """The document in an IdP's secret (one secret per IdP)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: str
     name: str
     created: str
-    keys: dict[str, ApiKey] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the IdP of the URL and the key its token named."""
-
-    idp_id: str
-    key_id: str
-    privileges: tuple[str, ...]
+    keys: dict[str, ApiKey] = {}
 
 
 def _now() -> str:
@@ -84,31 +75,11 @@ def _now() -> str:
 
 
 def _decode(secret_string: str) -> Idp:
-    data = json.loads(secret_string)
-    keys = {
-        key_id: ApiKey(
-            id=key_id,
-            name=k["name"],
-            description=k.get("description", ""),
-            privileges=tuple(k["privileges"]),
-            created=k["created"],
-            digest=k["digest"],
-            revoked=k.get("revoked"),
-        )
-        for key_id, k in data.get("keys", {}).items()
-    }
-    return Idp(id=data["id"], name=data["name"], created=data["created"], keys=keys)
+    return Idp.model_validate_json(secret_string)
 
 
 def _encode(idp: Idp) -> str:
-    return json.dumps(
-        {
-            "id": idp.id,
-            "name": idp.name,
-            "created": idp.created,
-            "keys": {k.id: {**k.public(), "digest": k.digest} for k in idp.keys.values()},
-        }
-    )
+    return idp.model_dump_json()
 
 
 class _Secrets:
@@ -156,7 +127,7 @@ class KeyCache:
         self._lock = threading.Lock()
 
     def authenticate(self, idp_id: str, token: tokens.ParsedToken | None) -> Principal:
-        if token is None or not IDP_ID.match(idp_id):
+        if token is None or not is_idp_id(idp_id):
             raise Unauthorized()
         idp = self._idp(idp_id, token.key_id)
         key = idp.keys.get(token.key_id) if idp else None
@@ -207,7 +178,7 @@ class TenantDirectory:
         from botocore.exceptions import ClientError
 
         idp = Idp(id=idp_id or str(uuid.uuid4()), name=name, created=_now())
-        if not IDP_ID.match(idp.id):
+        if not is_idp_id(idp.id):
             raise ValueError("an IdP id is 1-64 letters, digits, '-' or '_', starting with a letter or digit")
         try:
             self._client.create_secret(
@@ -246,7 +217,7 @@ class TenantDirectory:
             created=_now(),
             digest=tokens.token_digest(token),
         )
-        self._save(Idp(idp.id, idp.name, idp.created, {**idp.keys, key.id: key}))
+        self._save(idp.model_copy(update={"keys": {**idp.keys, key.id: key}}))
         return key, token
 
     def list_keys(self, idp_id: str) -> list[ApiKey]:
@@ -258,8 +229,8 @@ class TenantDirectory:
         key = idp.keys.get(key_id)
         if key is None:
             raise UnknownKey(key_id)
-        revoked = ApiKey(**{**key.__dict__, "revoked": key.revoked or _now()})
-        self._save(Idp(idp.id, idp.name, idp.created, {**idp.keys, key_id: revoked}))
+        revoked = key.model_copy(update={"revoked": key.revoked or _now()})
+        self._save(idp.model_copy(update={"keys": {**idp.keys, key_id: revoked}}))
         return revoked
 
     def _save(self, idp: Idp) -> None:

@@ -76,6 +76,15 @@ class NotFound(ScimError):
     status = 404
 
 
+class MethodNotAllowed(ScimError):
+    """405: the path exists, but not with this method; `Allow` names the methods it has."""
+
+    status = 405
+
+    def __init__(self, detail: str, allowed: list[str]):
+        super().__init__(detail, headers={"Allow": ", ".join(allowed)})
+
+
 class Conflict(ScimError):
     status = 409
     scim_type = "uniqueness"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from collections.abc import Iterator
@@ -350,7 +351,7 @@ def _compare(actual: Any, op: str, expr: Compare, case_exact: bool) -> bool:
     if when_a is not None and when_e is not None and op in ORDERING_OPS | {"eq"}:
         return _order(when_a, op, when_e)
     if not case_exact:
-        actual, expected = actual.casefold(), expected.casefold()
+        actual, expected = caseless(actual), caseless(expected)
     if op == "co":
         return expected in actual
     if op == "sw":
@@ -358,6 +359,12 @@ def _compare(actual: Any, op: str, expr: Compare, case_exact: bool) -> bool:
     if op == "ew":
         return actual.endswith(expected)
     return _order(actual, op, expected)
+
+
+def caseless(text: str) -> str:
+    """Unicode's canonical caseless form (NFC, case-folded, NFC again): how values that ignore case compare, so a
+    name typed precomposed or decomposed, in any case, is one name."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
 
 
 def _order(actual: Any, op: str, expected: Any) -> bool:

@@ -21,6 +21,10 @@ from .resource_types import ResourceType
 from .validation import attribute_value
 
 MEMBERS = "members"
+# What one member may carry beyond its user id: a group's members are returned together (up to 10,000 of them), so
+# each is kept small; Entra sends only `value`.
+MAX_MEMBER_DISPLAY = 256
+MAX_MEMBER_REF = 512
 
 
 @dataclass
@@ -178,5 +182,9 @@ def members_of(value: Any) -> list[dict]:
             raise InvalidValue("Each member needs a 'value': the id of a user.")
         if member.get("type") not in (None, "User") and str(member.get("type")).lower() != "user":
             raise InvalidValue("Groups hold users only: a member's 'type' must be 'User'.")
+        if len(member.get("display", "")) > MAX_MEMBER_DISPLAY or len(member.get("$ref", "")) > MAX_MEMBER_REF:
+            raise InvalidValue(
+                f"A member's 'display' is at most {MAX_MEMBER_DISPLAY} characters and its '$ref' {MAX_MEMBER_REF}."
+            )
         members.append(member)
     return members

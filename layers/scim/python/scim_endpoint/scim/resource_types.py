@@ -38,8 +38,11 @@ class ResourceType:
         return next((attr for attr in self.unique if attr.lower() == lowered), None)
 
     def value_key(self, attribute: str, value: str) -> str:
-        """How a unique value is written into its guard's key: case-folded when the attribute ignores case."""
-        key = value.casefold() if self.unique[attribute] else value
+        """How a unique value is written into its guard's key. An attribute that ignores case compares canonical
+        caseless forms (NFC, case-folded, NFC again: Unicode's canonical caseless match), so "Zoë" typed precomposed
+        or with a combining diaeresis, in any case, is one name (as filters compare them). The value itself is
+        stored as sent."""
+        key = scim_filter.caseless(value) if self.unique[attribute] else value
         if len(key.encode()) > _MAX_KEY_VALUE_BYTES:
             key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
         return key

@@ -9,10 +9,11 @@ what a client reads back equals what it wrote. Anything the schemas do not know 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from . import schemas
-from .errors import InvalidSyntax, InvalidValue, PayloadTooLarge
+from .errors import InvalidFilter, InvalidSyntax, InvalidValue, PayloadTooLarge, ScimError
 from .resource_types import ResourceType
 
 # Limits (docs/limits.md): far above what Entra sends, far below what would hurt DynamoDB (400 KB items, each
@@ -24,17 +25,73 @@ MAX_VALUES_PER_ATTRIBUTE = 100
 MAX_RESOURCE_BYTES = 100 * 1024
 
 
+# JSON nested deeper than this is refused before anything looks at it: a SCIM resource is at most four levels deep
+# (a PatchOp's value holding an extension holding a complex multi-valued attribute), and a parser or walker handed
+# 10,000 nested arrays would exhaust the stack.
+MAX_JSON_DEPTH = 32
+# Attributes that name a resource (and hold uniqueness): no C0 control character (NUL included) or DEL may appear
+# in them; such a value is never a name, and NUL in particular is cut short by many systems the SaaS feeds.
+_NAMING_ATTRIBUTES = ("userName", "externalId", "displayName")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def parse_json(body: str | bytes | None) -> Any:
-    """The request body as JSON: 413 over 1 MiB, 400 invalidSyntax when it is not JSON."""
+    """The request body as JSON: 413 over 1 MiB; 400 invalidSyntax when it is not JSON, nests deeper than
+    MAX_JSON_DEPTH, holds a string that is not Unicode text (a lone UTF-16 surrogate such as "\\ud800"), or names
+    one attribute twice in an object (`userName` and `USERNAME`: SCIM names ignore case, so neither can win)."""
     if body is None or body == "" or body == b"":
         raise InvalidSyntax("The request has no body; a JSON object is required.")
     size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     try:
-        return json.loads(body)
+        value = json.loads(body, object_pairs_hook=_json_object)
+    except RecursionError:
+        raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from None
     except (ValueError, UnicodeDecodeError):
         raise InvalidSyntax("The request body is not valid JSON.") from None
+    _check_tree(value)
+    return value
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict:
+    names: set[str] = set()
+    for name, _ in pairs:
+        folded = name.lower()
+        if folded in names:
+            raise InvalidSyntax("An object names one attribute twice (names ignore case in SCIM).")
+        names.add(folded)
+    return dict(pairs)
+
+
+def _check_tree(value: Any) -> None:
+    """Depth and text of every key and string of a parsed body, without recursion."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            _unicode(item, InvalidSyntax)
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+            if isinstance(item, dict):
+                for key, element in item.items():
+                    _unicode(key, InvalidSyntax)
+                    pending.append((element, depth + 1))
+            else:
+                pending.extend((element, depth + 1) for element in item)
+
+
+def _unicode(text: str, error: type[ScimError]) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise error("The request holds text that is not valid Unicode (a lone UTF-16 surrogate).") from None
+
+
+def check_text(value: str, where: str, filter_text: bool = False) -> None:
+    """A query parameter or header value must be Unicode text: 400 invalidFilter for a filter, else invalidValue."""
+    _unicode(value, InvalidFilter if filter_text else InvalidValue)
 
 
 def _lookup(definitions: dict[str, dict], name: str) -> dict | None:
@@ -100,6 +157,9 @@ def normalize(resource_type: ResourceType, body: Any) -> dict:
     for definition in core.values():
         if definition["required"] and out.get(definition["name"]) in (None, ""):
             raise InvalidValue(f"'{definition['name']}' is required.")
+    for name in _NAMING_ATTRIBUTES:
+        if isinstance(out.get(name), str) and _CONTROL.search(out[name]):
+            raise InvalidValue(f"'{name}' may not hold control characters.")
     if len(json.dumps(out, default=str)) > MAX_RESOURCE_BYTES:
         raise PayloadTooLarge(f"The {resource_type.name} is larger than {MAX_RESOURCE_BYTES} bytes.")
     return out

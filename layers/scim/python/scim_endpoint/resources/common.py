@@ -1,0 +1,275 @@
+"""What every resource type's use cases share: SCIM rules from `scim`, data from the store, the request's scope.
+
+Every change is conditional on the version it read. A client that sent `If-Match` gets 412 when its version is
+stale; without `If-Match`, a lost race (another change landed between our read and our write) is retried here,
+on the fresh version, so no change is lost and none is a 500. Nothing here knows a resource type by name: what is
+particular to users and groups is in `users.py` and `groups.py`, over `memberships.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import islice
+from typing import Any
+
+from ..scim import filter as scim_filter
+from ..scim.errors import NotFound, NotModified, PreconditionFailed, Throttled
+from ..scim.listing import fill_page, list_response
+from ..scim.paging import ListQuery
+from ..scim.projection import project
+from ..scim.representation import etag, etag_matches, representation
+from ..scim.resource_types import ResourceType, qualify_extensions
+from ..scope import RequestScope
+from ..store import Store, Stored, VersionConflict
+
+# Attempts at a change that keeps losing races to other writers before the client is told to retry (429).
+MAX_ATTEMPTS = 8
+# Before another attempt, a random wait of up to this, doubled at each loss (capped), so that writers who lost to
+# each other do not collide again at once: without it, one of ten simultaneous writers can lose eight times.
+RETRY_BASE_SECONDS = 0.005
+RETRY_MAX_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A resource as a response shows it, with its version for the ETag header, and after a change that wrote
+    something, the attributes it had before (for the metrics of what changed)."""
+
+    body: dict
+    version: int
+    previous: dict | None = None
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+
+def show(scope: RequestScope, resource_type: ResourceType, stored: Stored) -> dict:
+    return representation(
+        resource_type, stored.id, stored.attributes, stored.created, stored.last_modified, stored.version,
+        scope.tenant_url,
+    )
+
+
+def shown(scope: RequestScope, resource_type: ResourceType, stored: Stored) -> Shown:
+    return Shown(show(scope, resource_type, stored), stored.version)
+
+
+def read(store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str) -> Stored:
+    stored = store.get(scope.idp_id, resource_type.name, resource_id)
+    if stored is None:
+        raise NotFound(f"{resource_type.name} {resource_id} not found.")
+    return stored
+
+
+def get(store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str) -> Shown:
+    """GET of one resource; 304 when `If-None-Match` names its version."""
+    stored = read(store, scope, resource_type, resource_id)
+    if etag_matches(scope.if_none_match, stored.version):
+        raise NotModified("The resource has not changed.", headers={"ETag": etag(stored.version)})
+    return shown(scope, resource_type, stored)
+
+
+def with_attribute(found: Shown, name: str, value: list[dict]) -> Shown:
+    """`found` with an attribute kept apart from the resource's item (a user's `groups`, a group's `members`),
+    placed before `meta` as the resource's own attributes are."""
+    if not value:
+        return found
+    body = dict(found.body)
+    meta = body.pop("meta")
+    return Shown({**body, name: value, "meta": meta}, found.version, found.previous)
+
+
+# --- lists and filters --------------------------------------------------------------------------------------------
+
+Enrich = Callable[[dict], dict]
+
+
+def matching(
+    store: Store, scope: RequestScope, resource_type: ResourceType, expr: scim_filter.Filter | None,
+    enrich: Enrich | None = None,
+) -> Iterator[dict]:
+    """The tenant's resources of a type that match `expr`, shown. Equality on `id` or a unique attribute (alone or
+    joined with `and`) is answered from keys in one read; any other filter is evaluated over the tenant's resources,
+    read with Query (bounded by the store). `enrich` adds what the filter needs that the resource's item lacks."""
+    expr = qualify_extensions(expr, resource_type) if expr is not None else None
+    lookup = _key_lookup(expr, resource_type) if expr is not None else None
+    if lookup is not None:
+        found = _lookup(store, scope.idp_id, resource_type, lookup)
+        candidates: Iterable[Stored] = [found] if found is not None else []
+    else:
+        candidates = store.scan_tenant(scope.idp_id, resource_type.name)
+    for stored in candidates:
+        resource = show(scope, resource_type, stored)
+        if enrich is not None:
+            resource = enrich(resource)
+        if expr is None or scim_filter.matches(expr, resource, resource_type.is_case_exact):
+            yield resource
+
+
+def search(
+    store: Store, scope: RequestScope, resource_type: ResourceType, query: ListQuery,
+    enrich: Enrich | None = None, complete: Enrich | None = None,
+) -> dict:
+    """A ListResponse page of the tenant's resources that match the query's filter. `enrich` adds what the filter
+    needs; `complete` what the response shows beyond the resource's item (only for the resources on the page)."""
+    if query.filter is None:
+        # No filter: count with a COUNT query, and read only up to the end of the page asked for.
+        total = store.count(scope.idp_id, resource_type.name)
+        if query.start_index > total:
+            return list_response([], total_results=total, start_index=query.start_index)
+        candidates = matching(store, scope, resource_type, None)
+        return page(candidates, query, total=total, complete=complete)
+    return page(list(matching(store, scope, resource_type, query.filter, enrich)), query, complete=complete)
+
+
+def page(
+    matches: Iterable[dict], query: ListQuery, total: int | None = None, complete: Enrich | None = None,
+) -> dict:
+    """The page of `matches` the query asks for (`total`: when `matches` is a stream read only up to the page),
+    within the response byte budget."""
+
+    def prepare(resource: dict) -> dict:
+        if complete is not None:
+            resource = complete(resource)
+        return project(resource, query.attributes, query.excluded_attributes)
+
+    start = query.start_index - 1
+    resources = fill_page(islice(matches, start, None), query.count, prepare) if query.count else []
+    total_results = total if total is not None else len(matches)  # type: ignore[arg-type]
+    return list_response(resources, total_results=total_results, start_index=query.start_index)
+
+
+def _key_lookup(expr: scim_filter.Filter, resource_type: ResourceType) -> scim_filter.Compare | None:
+    """An `eq` on `id` or a unique attribute that the whole filter requires, or None."""
+    if isinstance(expr, scim_filter.And):
+        return _key_lookup(expr.left, resource_type) or _key_lookup(expr.right, resource_type)
+    if (
+        isinstance(expr, scim_filter.Compare)
+        and expr.op == "eq"
+        and expr.path.sub_attr is None
+        and expr.path.schema is None
+        and expr.value is not None
+        and not isinstance(expr.value, bool)
+        and (expr.path.attr.lower() == "id" or resource_type.unique_attribute(expr.path.attr))
+    ):
+        return expr
+    return None
+
+
+def _lookup(store: Store, idp_id: str, resource_type: ResourceType, expr: scim_filter.Compare) -> Stored | None:
+    """The resource the equality names, trying each reading of the value (see `Compare.spaced`)."""
+    for reading in expr.readings():
+        value = reading.value if isinstance(reading.value, str) else reading.raw
+        if expr.path.attr.lower() == "id":
+            found = store.get(idp_id, resource_type.name, value)
+        else:
+            attribute = resource_type.unique_attribute(expr.path.attr)
+            found = store.find_unique(
+                idp_id, resource_type.name, attribute, resource_type.value_key(attribute, value)
+            )
+        if found is not None:
+            return found
+    return None
+
+
+# --- changes ----------------------------------------------------------------------------------------------------
+
+# A change: from the resource as stored, its new attributes and password hash.
+Change = Callable[[Stored], "tuple[dict, str | None]"]
+
+
+def create(store: Store, scope: RequestScope, resource_type: ResourceType, attributes: dict) -> Shown:
+    """Write a new resource (attributes in canonical form); 409 when a unique value is taken."""
+    attributes = dict(attributes)
+    password = attributes.pop("password", None)
+    now = timestamp()
+    stored = Stored(str(uuid.uuid4()), attributes, now, now, 1, hash_password(password))
+    store.create(scope.idp_id, resource_type.name, stored, unique_keys(resource_type, attributes))
+    return shown(scope, resource_type, stored)
+
+
+def change(
+    store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str, compute: Change,
+) -> Shown:
+    """Read, `compute` the new state, write it conditionally on the version read; retried when the race is lost."""
+    for attempt in range(MAX_ATTEMPTS):
+        current = read(store, scope, resource_type, resource_id)
+        check_if_match(scope.if_match, current.version)
+        attributes, password = compute(current)
+        if attributes == current.attributes and password == current.password:
+            return shown(scope, resource_type, current)  # nothing changes: no write, same version
+        new = Stored(current.id, attributes, current.created, timestamp(), current.version + 1, password)
+        try:
+            store.update(
+                scope.idp_id, resource_type.name, current, new,
+                unique_keys(resource_type, current.attributes), unique_keys(resource_type, attributes),
+            )
+            return Shown(show(scope, resource_type, new), new.version, previous=current.attributes)
+        except VersionConflict:
+            lost_race(scope, attempt)
+    raise Throttled("The resource is changing too often to update now; retry.", retry_after=1)
+
+
+def delete(
+    store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str,
+    before: Callable[[Stored], None] | None = None,
+) -> None:
+    """Delete a resource and its guards; `before(current)` runs once it is read and its If-Match checked."""
+    for attempt in range(MAX_ATTEMPTS):
+        current = read(store, scope, resource_type, resource_id)
+        check_if_match(scope.if_match, current.version)
+        if before is not None:
+            before(current)
+        try:
+            store.delete(scope.idp_id, resource_type.name, current, unique_keys(resource_type, current.attributes))
+            return
+        except VersionConflict:
+            lost_race(scope, attempt)
+    raise Throttled("The resource is changing too often to delete now; retry.", retry_after=1)
+
+
+def lost_race(scope: RequestScope, attempt: int) -> None:
+    """Another writer changed the resource between our read and our write: 412 for a client that named a version,
+    else wait a little before the next attempt."""
+    if scope.if_match is not None:
+        raise PreconditionFailed("The resource changed since the version in If-Match.")
+    back_off(attempt)
+
+
+def back_off(attempt: int) -> None:
+    if attempt + 1 < MAX_ATTEMPTS:
+        time.sleep(random.uniform(0, min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**attempt)))
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    if if_match is not None and not etag_matches(if_match, version):
+        raise PreconditionFailed(f"The resource is at version {etag(version)}, not the one in If-Match.")
+
+
+def unique_keys(resource_type: ResourceType, attributes: dict) -> dict[str, str]:
+    """The guard key of each unique value the resource has."""
+    return {
+        attribute: resource_type.value_key(attribute, attributes[attribute])
+        for attribute in resource_type.unique
+        if isinstance(attributes.get(attribute), str) and attributes[attribute] != ""
+    }
+
+
+def timestamp() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def hash_password(password: Any) -> str | None:
+    """A salted scrypt hash (RFC 7643 §4.1.1: the password is write-only and never kept in clear text)."""
+    if password is None:
+        return None
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(str(password).encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"

@@ -1,0 +1,20 @@
+"""`POST /.search` at the Tenant URL (RFC 7644 §3.4.3): one list over every resource type the key may read."""
+
+from __future__ import annotations
+
+from ..auth import privileges
+from ..scim.errors import Forbidden
+from ..scim.paging import ListQuery
+from ..scope import RequestScope
+from . import common, group_resources, user_resources
+
+
+def search_all(scope: RequestScope, query: ListQuery) -> dict:
+    """The matches of every readable resource type, Users first, then Groups; 403 when the key may read neither."""
+    readable = [
+        family for name, family in (("users", user_resources()), ("groups", group_resources()))
+        if privileges.allows(scope.principal.privileges, name, "read")
+    ]
+    if not readable:
+        raise Forbidden("This API key may not read Users or Groups.")
+    return common.page([r for family in readable for r in family.matching(scope, query.filter)], query)

@@ -1,0 +1,88 @@
+"""The Users use cases: create, get, search, replace, patch, delete (the same operations as Groups), over the store
+and the memberships (a user's read-only `groups`, and leaving every group when deleted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import observability
+from ..scim import patch as scim_patch
+from ..scim.filter import Filter
+from ..scim.paging import ListQuery
+from ..scim.projection import returns
+from ..scim.resource_types import USER
+from ..scim.validation import normalize
+from ..scope import RequestScope
+from ..store import Store, Stored
+from . import common
+from .common import Shown
+from .memberships import Memberships
+
+
+class Users:
+    resource_type = USER
+
+    def __init__(self, store: Store, memberships: Memberships):
+        self._store = store
+        self._memberships = memberships
+
+    def create(self, scope: RequestScope, body: Any) -> Shown:
+        created = common.create(self._store, scope, USER, normalize(USER, body))
+        observability.count("UsersCreated")
+        observability.record_change("User", created.body["id"], None, created.body)
+        return created
+
+    def get(self, scope: RequestScope, user_id: str) -> Shown:
+        """A user; with its direct groups (two more calls: the inverse index and the groups) unless the projection
+        leaves them out. Lists and filters do not carry `groups`: that would cost two calls per user
+        (docs/groups.md)."""
+        found = common.get(self._store, scope, USER, user_id)
+        if not returns("groups", scope.projection.attributes, scope.projection.excluded):
+            return found
+        return common.with_attribute(found, "groups", self._memberships.groups_of(scope, user_id))
+
+    def search(self, scope: RequestScope, query: ListQuery) -> dict:
+        return common.search(self._store, scope, USER, query)
+
+    def matching(self, scope: RequestScope, expr: Filter | None):
+        return common.matching(self._store, scope, USER, expr)
+
+    def replace(self, scope: RequestScope, user_id: str, body: Any) -> Shown:
+        """PUT: the user becomes what was sent (read-only attributes aside; a password not sent is kept)."""
+        attributes = normalize(USER, body)
+        password = attributes.pop("password", None)
+
+        def compute(current: Stored) -> tuple[dict, str | None]:
+            return attributes, common.hash_password(password) if password is not None else current.password
+
+        return _counted(common.change(self._store, scope, USER, user_id, compute))
+
+    def patch(self, scope: RequestScope, user_id: str, body: Any) -> Shown:
+        def compute(current: Stored) -> tuple[dict, str | None]:
+            attributes = scim_patch.apply(USER, common.show(scope, USER, current), body)
+            password = attributes.pop("password", None)
+            return attributes, common.hash_password(password) if password is not None else current.password
+
+        return _counted(common.change(self._store, scope, USER, user_id, compute))
+
+    def delete(self, scope: RequestScope, user_id: str) -> None:
+        """Leave every group, then go. Leaving first means a failure part-way leaves a user who still exists (a retry
+        finishes the job), never a member who does not; a membership added in between is swept by the cleanup
+        function when the user's item goes (docs/groups.md)."""
+        common.delete(self._store, scope, USER, user_id,
+                      before=lambda current: self._memberships.leave_all(scope, user_id))
+        observability.count("UsersDeleted")
+        observability.record_change("User", user_id, None, None)
+
+
+def _counted(shown: Shown) -> Shown:
+    """Count a change that wrote something, and a disable or re-enable (Entra disables by `active: false`)."""
+    if shown.previous is not None:
+        observability.count("UsersUpdated")
+        observability.record_change("User", shown.body["id"], shown.previous, shown.body)
+        was_active, is_active = shown.previous.get("active") is not False, shown.body.get("active") is not False
+        if was_active and not is_active:
+            observability.count("UsersDeactivated")
+        elif is_active and not was_active:
+            observability.count("UsersReactivated")
+    return shown
