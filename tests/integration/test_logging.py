@@ -110,3 +110,34 @@ def test_an_unexpected_error_is_a_plain_500_and_logged_with_its_trace(call, tena
         assert "Traceback" in error["exception"] or "File " in error["exception"]
         assert captured.handled()[-1]["status"] == 500
         assert tenant.token.split("_", 2)[2] not in captured.text()
+
+
+def test_traces_never_capture_a_response_or_an_error(monkeypatch) -> None:
+    """Powertools' Tracer puts a handler's response and exception into the trace unless told not to, and X-Ray keeps
+    them: users' records are personal data. Every function's entry point says no, besides the template's
+    POWERTOOLS_TRACER_CAPTURE_* variables (tests/template)."""
+    import ast
+    from pathlib import Path
+
+    from scim_endpoint import api, observability
+
+    asked: dict = {}
+
+    def capture_lambda_handler(lambda_handler=None, capture_response=None, capture_error=None):
+        asked.update(response=capture_response, error=capture_error)
+        return lambda handler: handler
+
+    monkeypatch.setattr(observability.tracer, "capture_lambda_handler", capture_lambda_handler)
+    api.lambda_handler_for(api.create_app())
+    assert asked == {"response": False, "error": False}
+
+    # The functions that do not go through api.lambda_handler_for (the stream consumer) say the same.
+    for source in Path(__file__).resolve().parents[2].glob("functions/*/app.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "capture_lambda_handler":
+                decorators = [d for d in ast.walk(ast.parse(source.read_text())) if isinstance(d, ast.Call)
+                              and getattr(d.func, "attr", "") == "capture_lambda_handler"]
+                assert decorators, f"{source}: tracer.capture_lambda_handler without arguments"
+                for call in decorators:
+                    flags = {k.arg: getattr(k.value, "value", None) for k in call.keywords}
+                    assert flags == {"capture_response": False, "capture_error": False}, source

@@ -85,7 +85,10 @@ def split(resource_type: ResourceType, body: Any) -> tuple[dict | None, MemberPl
     """(a PatchOp of the operations on the group's own attributes, or None; the plan for its members)."""
     plan = MemberPlan()
     others: list[dict] = []
-    for operation in operations_of(body):
+    # The operations as sent go on to `patch.apply` (which reads them again), the parsed ones say what they do.
+    operations = operations_of(body)
+    sent_operations = next(v for k, v in body.items() if k.lower() == "operations")
+    for operation, sent in zip(operations, sent_operations):
         op, path, value = fields(operation)
         if path is None or (isinstance(path, str) and not path.strip()):
             if isinstance(value, dict):
@@ -99,11 +102,11 @@ def split(resource_type: ResourceType, body: Any) -> tuple[dict | None, MemberPl
                     if rest:
                         others.append({"op": op, "value": rest})
                     continue
-            others.append(operation)
+            others.append(sent)
             continue
         target = parse_path(resource_type, path) if isinstance(path, str) else None
         if target is None or target.name != MEMBERS:
-            others.append(operation)
+            others.append(sent)
             continue
         _plan_target(plan, op, target, value)
     attributes = {"schemas": [PATCH_OP_SCHEMA], "Operations": others} if others else None

@@ -13,6 +13,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
 from . import filter as scim_filter
 from . import schemas
 from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
@@ -84,31 +86,72 @@ def apply(resource_type: ResourceType, current: dict, body: Any) -> dict:
     return normalize(resource_type, working)
 
 
-def operations_of(body: Any) -> list[dict]:
-    if not isinstance(body, dict):
-        raise InvalidSyntax("A PATCH body must be a JSON object (a PatchOp).")
-    named = {key.lower(): value for key, value in body.items()}
-    declared = named.get("schemas")
-    if declared is not None and (
-        not isinstance(declared, list) or PATCH_OP_SCHEMA.lower() not in [str(s).lower() for s in declared]
-    ):
-        raise InvalidValue(f"'schemas' must be [\"{PATCH_OP_SCHEMA}\"].")
-    operations = named.get("operations")
-    if not isinstance(operations, list) or not operations:
-        raise InvalidSyntax("'Operations' must be a non-empty list.")
-    if len(operations) > MAX_OPERATIONS:
-        raise InvalidValue(f"A PATCH may hold at most {MAX_OPERATIONS} operations.")
-    if not all(isinstance(operation, dict) for operation in operations):
-        raise InvalidSyntax("Each operation must be a JSON object.")
-    return operations
+class PatchOperation(BaseModel):
+    """One operation of a PatchOp (RFC 7644 §3.5.2), member names in any case; `op` as Entra sends it (`Replace`)
+    is read in lower case. `path` and `value` are judged by what acts on them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    op: str
+    path: Any = None
+    value: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_ignore_case(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("each operation must be a JSON object")
+        return {str(key).lower(): value for key, value in data.items()}
+
+    @field_validator("op", mode="before")
+    @classmethod
+    def _known_op(cls, value: Any) -> str:
+        if not isinstance(value, str) or value.lower() not in OPERATIONS:
+            raise ValueError("must be add, replace or remove")
+        return value.lower()
 
 
-def fields(operation: dict) -> tuple[str, Any, Any]:
-    named = {key.lower(): value for key, value in operation.items()}
-    op = named.get("op")
-    if not isinstance(op, str) or op.lower() not in OPERATIONS:
-        raise InvalidSyntax("Each operation's 'op' must be add, replace or remove.")
-    return op.lower(), named.get("path"), named.get("value")
+class PatchRequest(BaseModel):
+    """The PatchOp envelope: `schemas` (when sent) names the PatchOp message; 1 to MAX_OPERATIONS operations."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    schemas: list[str] | None = None
+    operations: list[PatchOperation] = Field(min_length=1, max_length=MAX_OPERATIONS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_ignore_case(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("a PATCH body must be a JSON object (a PatchOp)")
+        return {str(key).lower(): value for key, value in data.items()}
+
+    @field_validator("schemas")
+    @classmethod
+    def _declares_patch_op(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and PATCH_OP_SCHEMA.lower() not in [urn.lower() for urn in value]:
+            raise ValueError(f'must be ["{PATCH_OP_SCHEMA}"]')
+        return value
+
+
+def operations_of(body: Any) -> list[PatchOperation]:
+    """The operations of a PatchOp body; 400 saying what is wrong with the envelope (never echoing values):
+    `invalidValue` for `schemas` and for too many operations, `invalidSyntax` for anything else."""
+    try:
+        return list(PatchRequest.model_validate(body).operations)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        location = problem["loc"]
+        where = ".".join(str(part) for part in location)
+        message = f"Invalid PatchOp: '{where}' {problem['msg'].lower()}." if where else \
+            f"Invalid PatchOp: {problem['msg'].lower().removeprefix('value error, ')}."
+        if location[:1] == ("schemas",) or problem["type"] == "too_long":
+            raise InvalidValue(message) from None
+        raise InvalidSyntax(message) from None
+
+
+def fields(operation: PatchOperation) -> tuple[str, Any, Any]:
+    return operation.op, operation.path, operation.value
 
 
 # --- paths ---------------------------------------------------------------------------------------------------
