@@ -38,6 +38,7 @@ build: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/connection.py
+	$(BIN)/python bench/keepalive.py
 	$(BIN)/python bench/users.py
 	$(BIN)/python bench/groups.py
 

@@ -39,7 +39,8 @@ class Seeder:
     """Writes users and membership items straight into the table, in the store's own record format."""
 
     def __init__(self, idp_id: str) -> None:
-        from scim_endpoint import service, store
+        from scim_endpoint import store
+        from scim_endpoint.resources import common
         from scim_endpoint.scim.resource_types import USER
         from scim_endpoint.scim.validation import normalize
 
@@ -47,13 +48,13 @@ class Seeder:
         self.store = store.store()
         self._client = self.store._client
         self._table = self.store._table
-        self._store_module, self._service = store, service
+        self._store_module, self._common = store, common
         # One canonical user, as POST /Users would keep it; each seeded user differs by its userName.
         self._template = normalize(USER, {"schemas": [CORE_USER], "userName": "x", "active": True})
         self.calls = 0
 
     def users(self, count: int, prefix: str) -> list[str]:
-        now = self._service.timestamp()
+        now = self._common.timestamp()
         ids = [str(uuid.uuid4()) for _ in range(count)]
         pk = self._store_module.resource_pk(self.idp_id, "User")
         stored = self._store_module.Stored
@@ -120,9 +121,11 @@ def main() -> None:
           flush=True)
 
     with stack() as s:
-        from scim_endpoint import cleanup, service
         from devtools.local import moto_speed
+        from scim_endpoint import cleanup
+        from scim_endpoint.resources import common
         from scim_endpoint.scim.resource_types import GROUP
+        from scim_endpoint.scope import Principal, RequestScope
 
         patched = moto_speed.install()
         started = time.perf_counter()
@@ -135,8 +138,9 @@ def main() -> None:
         seeded_members = time.perf_counter() - started
         singles = seeder.users(args.rounds + 1, "single")  # added then removed, one a request
         batches = [seeder.users(args.batch, f"batch{b}-") for b in range(args.slow_rounds + 1)]
-        tenant_url = f"https://bench.local{s.base}"
-        many = [service.create(seeder.store, s.idp_id, GROUP, {"displayName": f"Team {n}"}, tenant_url).body["id"]
+        scope = RequestScope(s.idp_id, Principal(s.idp_id, "bench", ("groups:write",)), f"https://bench.local{s.base}",
+                             route="/Groups", privilege="groups:write")
+        many = [common.create(seeder.store, scope, GROUP, {"displayName": f"Team {n}"}).body["id"]
                 for n in range(args.groups_per_user)]
         seeded = time.perf_counter() - started
         print(f"\nSeeded in {seeded:.1f} s ({'with' if patched else 'WITHOUT'} the moto speed patch): "

@@ -4,7 +4,8 @@
 
 Starts moto (DynamoDB and Secrets Manager) on a loopback port, creates the table from template.yaml, seeds IdPs
 with an API key each, and serves the template's routes on 127.0.0.1:<port> by building API Gateway proxy events
-and calling the real Lambda handlers. Stops cleanly on SIGINT or SIGTERM.
+and calling the real Lambda handlers; what API Gateway answers by itself comes from the template's gateway
+responses. Stops cleanly on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from . import template
+from . import containers, template
 from .events import build_event, match_route
 
 STACK_NAME = "scim-local"
@@ -41,6 +42,15 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 def log_path(port: int) -> Path:
     """The functions' log lines of the server on this port (replaced at each start)."""
     return template.REPO_ROOT / f".local-server-{port}.log"
+
+
+def _open_log(path: Path) -> Any:
+    """The log file, readable by its owner alone from the moment it exists (it holds every tenant's provisioning
+    activity). A file left by an earlier run is narrowed to 0600 before it is emptied and written to."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)  # the mode applies only to a new file
+    os.fchmod(descriptor, 0o600)
+    os.ftruncate(descriptor, 0)
+    return os.fdopen(descriptor, "w", encoding="utf-8", buffering=1)
 
 
 class _Tee:
@@ -218,10 +228,15 @@ def _scim_error(status: int, detail: str) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/scim+json"}, json.dumps(body).encode()
 
 
+def _content_type(headers: list[tuple[str, str]]) -> str | None:
+    return next((value for name, value in headers if name.lower() == "content-type"), None)
+
+
 class LocalApi:
     """API Gateway's part: match the route, build the event, invoke the function, turn its answer into HTTP."""
 
     def __init__(self, routes: list[template.Route]):
+        containers.isolate()  # several containers of a function run as threads of this process
         self.routes = routes
         functions: dict[str, Function] = {}
         for route in routes:
@@ -231,17 +246,11 @@ class LocalApi:
 
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes):
         parts = urlsplit(target)
-        route, params, path_known = match_route(self.routes, method, parts.path)
+        route, params, _ = match_route(self.routes, method, parts.path)
         if route is None:
-            # API Gateway answers unknown routes itself; the template maps that to a SCIM 404 (and 405 here
-            # for a known path under another method, which is what a client needs to know).
-            if path_known:
-                return _scim_error(405, f"{method} is not supported on {parts.path}.")
-            return _scim_error(404, f"No SCIM endpoint at {parts.path}.")
-        if not any(name.lower() == "x-forwarded-proto" for name, _ in headers):
-            # API Gateway tells the function the scheme the client used; here that is plain HTTP, so the
-            # resources' `meta.location` points back at this server.
-            headers = [*headers, ("X-Forwarded-Proto", "http")]
+            # API Gateway answers a path no route declares, and a declared path under a method no route declares,
+            # alike: with its MISSING_AUTHENTICATION_TOKEN gateway response, which the template makes a SCIM 404.
+            return template.gateway_response("MISSING_AUTHENTICATION_TOKEN", _content_type(headers))
         event = build_event(route, params, method, parts.path, parts.query, headers, body)
         result = self.functions[route.function].invoke(event)
         response_headers = dict(result.get("headers") or {})
@@ -281,11 +290,16 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "scim-local"
+        # TCP_NODELAY on each accepted socket (StreamRequestHandler.setup): a response is never held back waiting
+        # for the client's ACK of the previous one.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
-                status, headers, data = _scim_error(413, "The request body is too large.")
+                # The body is left unread, so the connection cannot carry another request.
+                status, headers, data = template.gateway_response(
+                    "REQUEST_TOO_LARGE", self.headers.get("Content-Type"))
                 self.close_connection = True
             else:
                 body = self.rfile.read(length) if length else b""
@@ -293,14 +307,22 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
                     status, headers, data = api.handle(self.command, self.path, list(self.headers.items()), body)
                 except Exception:  # the handlers render their own errors; this is the front's last resort
                     status, headers, data = _scim_error(502, "The function failed to answer.")
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            self._respond(status, headers, data)
+
+        def _respond(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            """Status line, headers and body in one write. send_response/end_headers and then wfile.write(body)
+            would be two small writes: with Nagle's algorithm the second waits for the client's ACK of the first,
+            which a kept-alive client delays (delayed ACK, ~40 ms), so every request on that connection stalled."""
+            phrase = self.responses.get(status, ("",))[0]  # as send_response: a code of no name gets none
+            lines = [f"{self.protocol_version} {status} {phrase}",
+                     f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
+            lines += [f"{name}: {value}" for name, value in headers.items()
+                      if name.lower() not in ("content-length", "connection")]
+            lines.append(f"Content-Length: {len(data)}")
+            if self.close_connection:
+                lines.append("Connection: close")
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            self.wfile.write(head if self.command == "HEAD" else head + data)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
@@ -311,9 +333,11 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def configure_environment(endpoint_url: str) -> dict[str, str]:
-    """The functions' environment as the template defines it, pointed at the emulator."""
-    env = template.function_environment({"Table": STACK_NAME, "AWS::StackName": STACK_NAME, "AWS::Region": REGION})
+def configure_environment(endpoint_url: str, public_base_url: str) -> dict[str, str]:
+    """The functions' environment as the template defines it, pointed at the emulator, with this server as the
+    address clients reach the API at (the template's PublicBaseUrl, where it has one: every `meta.location`)."""
+    env = template.function_environment({"Table": STACK_NAME, "AWS::StackName": STACK_NAME, "AWS::Region": REGION,
+                                         "PublicBaseUrl": public_base_url})
     env.update(
         AWS_ENDPOINT_URL=endpoint_url,
         AWS_DEFAULT_REGION=REGION,
@@ -414,11 +438,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # What the functions log also goes to a file, as CloudWatch Logs keeps it in AWS: `scim-admin --local PORT
     # activity` reads the provisioning activity from it. Set before the first import of the functions' Logger.
+    # The banner below carries the seeded Secret Tokens: it goes to the terminal alone, never to the file.
     log_file = log_path(args.port)
-    sys.stdout = _Tee(sys.stdout, open(log_file, "w", encoding="utf-8", buffering=1))
+    terminal = sys.stdout
+    sys.stdout = _Tee(terminal, _open_log(log_file))
     emulator = Emulator()
     emulator.start()
-    configure_environment(emulator.endpoint_url)
+    configure_environment(emulator.endpoint_url, f"http://127.0.0.1:{args.port}")  # as the seeded Tenant URLs
     credentials = seed(args.tenants, args.port)
     api = LocalApi(template.routes())
     for function in api.functions.values():
@@ -466,10 +492,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.credentials_file:
         _write_json(args.credentials_file, credentials)
-    print(f"SCIM endpoint listening on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    print(f"SCIM endpoint listening on http://{args.host}:{args.port} (Ctrl-C to stop)", file=terminal)
     for entry in credentials:
-        print(f"  Tenant URL:   {entry['tenant_url']}\n  Secret Token: {entry['token']}")
-    sys.stdout.flush()
+        print(f"  Tenant URL:   {entry['tenant_url']}\n  Secret Token: {entry['token']}", file=terminal)
+    terminal.flush()
     try:
         httpd.serve_forever(poll_interval=0.2)
     finally:

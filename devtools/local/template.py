@@ -126,3 +126,26 @@ def _resolve(value: Any, values: dict[str, str]) -> str:
     if isinstance(value, dict) and "Fn::Sub" in value:
         return re.sub(r"\$\{([\w:]+)\}", lambda m: values[m.group(1)], value["Fn::Sub"])
     return str(value)
+
+
+def gateway_response(
+    name: str, content_type: str | None = None, template: dict | None = None, api: str = "ScimApi"
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of the API's gateway response `name` (e.g. MISSING_AUTHENTICATION_TOKEN), as API
+    Gateway renders it for a request of `content_type`.
+
+    Header values are the static ones of ResponseParameters.Headers (`"'application/scim+json'"`), quotes stripped.
+    The body is the response template of the request's media type (parameters such as `; charset=utf-8` ignored),
+    else the `application/json` one, which is what API Gateway falls back to.
+    """
+    response = (template or load())["Resources"][api]["Properties"]["GatewayResponses"][name]
+    headers = {
+        header: value[1:-1]
+        for header, value in response.get("ResponseParameters", {}).get("Headers", {}).items()
+        # A value not in quotes maps from the request (method.request.header.X); the template uses none.
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'"
+    }
+    templates = response.get("ResponseTemplates", {})
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    body = templates.get(media_type, templates.get("application/json", ""))
+    return int(response["StatusCode"]), headers, body.encode("utf-8")

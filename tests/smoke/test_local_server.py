@@ -6,17 +6,25 @@ import json
 import os
 import signal
 import socket
+import stat
+import statistics
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import pytest
 
-from devtools.local.server import state_file
+from devtools.local import template
+from devtools.local.events import match_route
+from devtools.local.server import MAX_BODY_BYTES, log_path, state_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
@@ -50,8 +58,9 @@ def server_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     for name in ("TABLE_NAME", "SECRETS_PREFIX", "SECRETS_CACHE_TTL_SECONDS", "SECRETS_MISS_REFRESH_SECONDS"):
         env.pop(name, None)
-    python_path = str(REPO_ROOT / "layers" / "scim" / "python")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [python_path, env.get("PYTHONPATH")]))
+    # This checkout's code, whatever checkout the virtualenv's editable install points at.
+    python_paths = [str(REPO_ROOT / "layers" / "scim" / "python"), str(REPO_ROOT)]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*python_paths, env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -214,6 +223,7 @@ def test_make_run_stops_when_only_make_gets_sigint(tmp_path: Path) -> None:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
             make.wait(timeout=STOP_TIMEOUT_SECONDS)
+            state_file(port).unlink(missing_ok=True)  # the server, killed with make, could not remove its own
 
 
 def test_admin_command_line_manages_the_local_server(tmp_path: Path) -> None:
@@ -290,3 +300,183 @@ def test_provisioning_activity_of_one_tenant_from_the_local_server(tmp_path: Pat
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def stop(process: subprocess.Popen, output: Path) -> None:
+    """SIGTERM, which must end the server cleanly."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the server did not stop within {STOP_TIMEOUT_SECONDS} s of SIGTERM")
+    assert code == 0, output.read_text()
+
+
+@pytest.mark.parametrize("earlier_run", [False, True], ids=["new-file", "file-of-an-earlier-run"])
+def test_log_file_is_private_and_holds_no_token(tmp_path: Path, earlier_run: bool) -> None:
+    """The functions' log file is 0600 from the start and never holds a Secret Token: the banner that shows the
+    seeded tokens goes to the terminal only."""
+    port = free_port()
+    log_file = log_path(port)
+    if earlier_run:  # what an earlier server on this port (or an older version) left: readable by all
+        log_file.write_text("a line of an earlier run\n", encoding="utf-8")
+        log_file.chmod(0o644)
+    process, credentials_file, output = start_server(tmp_path, port, tenants=2)
+    try:
+        wait_for(credentials_file, process, output)
+        assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+        credentials = json.loads(credentials_file.read_text(encoding="utf-8"))
+        for tenant in credentials:
+            url, token = tenant["tenant_url"], tenant["token"]
+            assert http("POST", f"{url}/Users", token, {"userName": f"{uuid.uuid4()}@contoso.com"})[0] == 201
+            assert_empty_list(http("GET", f'{url}/Users?filter=userName+eq+%22{uuid.uuid4()}%22', token))
+            assert_scim_error(http("GET", f"{url}/Users", token[:-1]), 401)
+        stop(process, output)
+
+        logged = log_file.read_text(encoding="utf-8")
+        assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+        assert "a line of an earlier run" not in logged
+        assert logged.count('"request handled"') >= 3 * len(credentials), logged  # the functions' lines are there
+        terminal = output.read_text()
+        for tenant in credentials:
+            assert tenant["token"] in terminal  # the banner, on the terminal
+            secret = tenant["token"].rsplit("_", 1)[-1]
+            assert secret not in logged, "a Secret Token is in the log file"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if read_state(port)[1] == process.pid:
+            state_file(port).unlink(missing_ok=True)
+
+
+class Running(NamedTuple):
+    port: int
+    tenant_url: str
+    token: str
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One local server for the tests below, which only send requests."""
+    tmp_path = tmp_path_factory.mktemp("local-server")
+    port = free_port()
+    process, credentials_file, output = start_server(tmp_path, port, tenants=1)
+    try:
+        wait_for(credentials_file, process, output)
+        (tenant,) = json.loads(credentials_file.read_text(encoding="utf-8"))
+        yield Running(port, tenant["tenant_url"], tenant["token"])
+        stop(process, output)
+        assert "Traceback" not in output.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if read_state(port)[1] == process.pid:
+            state_file(port).unlink(missing_ok=True)
+
+
+def gateway_response(name: str, media_type: str) -> tuple[int, dict[str, str], bytes]:
+    """What template.yaml tells API Gateway to answer, read from the template itself."""
+    response = template.load()["Resources"]["ScimApi"]["Properties"]["GatewayResponses"][name]
+    headers = {header: value.strip("'") for header, value in response["ResponseParameters"]["Headers"].items()}
+    return response["StatusCode"], headers, response["ResponseTemplates"][media_type].encode()
+
+
+def exchange(connection: HTTPConnection, method: str, path: str, headers: dict[str, str],
+             body: bytes | None = None) -> tuple[int, dict[str, str], bytes, bool]:
+    """(status, the headers other than HTTP's own, body, whether the server closes the connection)."""
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    own = {name: value for name, value in response.getheaders()
+           if name.lower() not in ("server", "date", "content-length", "connection")}
+    return response.status, own, data, response.will_close
+
+
+def unrouted_requests() -> list[tuple[str, str, str | None]]:
+    """(method, path under the Tenant URL, Content-Type) of requests no route of template.yaml takes: each declared
+    path under the methods no route of it takes (none where the template declares ANY), and undeclared paths under
+    each content type that picks a template of its own or falls back to the application/json one."""
+    routes = template.routes()
+    paths = sorted({r.resource.removeprefix("/v1/scim/{idpId}").replace("{id}", "7") for r in routes})
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # and HEAD, whose answer has no body to compare
+    declared = [(method, path, None) for path in paths for method in methods
+                if match_route(routes, method, f"/v1/scim/demo{path}")[0] is None]
+    return declared + [
+        ("GET", "/Nope", None),
+        ("GET", "/Users/7/x", "application/scim+json"),
+        ("POST", "/Nope", "application/json; charset=utf-8"),
+        ("PATCH", "/Nope", "text/plain"),
+        ("DELETE", "/Nope", "Application/SCIM+JSON; charset=UTF-8"),
+    ]
+
+
+@pytest.mark.parametrize("method, path, content_type", unrouted_requests())
+def test_unrouted_requests_get_the_templates_gateway_response(
+    running: Running, method: str, path: str, content_type: str | None
+) -> None:
+    """As API Gateway: a request no route takes (an undeclared path, or a declared one under a method no route of
+    it declares) gets MISSING_AUTHENTICATION_TOKEN, which template.yaml makes a SCIM 404, its body the template of
+    the request's content type."""
+    media_type = (content_type or "").split(";")[0].lower()
+    if media_type != "application/scim+json":
+        media_type = "application/json"
+    headers = {"Authorization": f"Bearer {running.token}", "Accept": "application/scim+json"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    body = b"{}" if method in ("POST", "PUT", "PATCH") else None
+    connection = HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        status, own, data, _ = exchange(connection, method, f"{urlsplit(running.tenant_url).path}{path}", headers,
+                                        body)
+    finally:
+        connection.close()
+    assert (status, own, data) == gateway_response("MISSING_AUTHENTICATION_TOKEN", media_type)
+
+
+def test_a_body_over_the_limit_gets_the_templates_gateway_response(running: Running) -> None:
+    """The REQUEST_TOO_LARGE gateway response of template.yaml, before the body is read; the connection closes."""
+    connection = HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        connection.putrequest("POST", f"{urlsplit(running.tenant_url).path}/Users")
+        connection.putheader("Authorization", f"Bearer {running.token}")
+        connection.putheader("Content-Type", "application/scim+json")
+        connection.putheader("Content-Length", str(MAX_BODY_BYTES + 1))
+        connection.endheaders()  # and no body: the server must answer without waiting for it
+        response = connection.getresponse()
+        data = response.read()
+        own = {name: value for name, value in response.getheaders()
+               if name.lower() not in ("server", "date", "content-length", "connection")}
+        assert (response.status, own, data) == gateway_response("REQUEST_TOO_LARGE", "application/scim+json")
+        assert response.will_close
+    finally:
+        connection.close()
+
+
+def test_a_kept_alive_connection_is_served_without_a_stall(running: Running) -> None:
+    """Requests over one kept-alive HTTP/1.1 connection are answered at once.
+
+    A behavioural bound on a stall, not a micro-benchmark: a response sent in two small writes (headers, then body)
+    waits under Nagle's algorithm for the client's delayed ACK of the first, about 40 ms on Linux, on every request
+    of a kept-alive connection; without that stall a discovery GET takes a few ms here. The bound sits well between
+    the two. `make bench` (bench/keepalive.py) measures the throughput.
+    """
+    path = f"{urlsplit(running.tenant_url).path}/ServiceProviderConfig"
+    headers = {"Authorization": f"Bearer {running.token}", "Accept": "application/scim+json"}
+    connection = HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        connection.connect()
+        sock = connection.sock
+        exchange(connection, "GET", path, headers)  # warm-up, unmeasured
+        seconds = []
+        for _ in range(20):
+            started = time.perf_counter()
+            status, _, _, closes = exchange(connection, "GET", path, headers)
+            seconds.append(time.perf_counter() - started)
+            assert status == 200 and not closes
+        assert connection.sock is sock, "the connection was not kept alive"  # http.client reconnects silently
+    finally:
+        connection.close()
+    median_ms = statistics.median(seconds) * 1000
+    assert median_ms < 25, f"median {median_ms:.1f} ms per request over one kept-alive connection"

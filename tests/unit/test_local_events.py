@@ -15,11 +15,13 @@ from urllib.parse import quote
 import pytest
 
 from devtools.local.events import build_event, match_route, query_parameters
+from devtools.local.server import LocalApi
 from devtools.local.template import (
     REPO_ROOT,
     TEMPLATE_PATH,
     Route,
     function_environment,
+    gateway_response,
     load,
     routes,
     table_definition,
@@ -48,10 +50,14 @@ def test_template_path_is_the_repository_template() -> None:
 
 
 def test_template_routes_match_the_event_files() -> None:
+    """Each explicit route has its sample; the other samples are of methods a path does not route, which its ANY
+    route takes (answered 405)."""
     assert EVENT_FILES, "events/ holds no sample event"
     from_template = {(r.method, r.resource) for r in routes()}
+    explicit = {(method, path) for method, path in from_template if method != "ANY"}
     from_events = {(sample(p)["httpMethod"], sample(p)["resource"]) for p in EVENT_FILES}
-    assert from_template == from_events
+    assert explicit <= from_events
+    assert {path for _, path in from_events - explicit} <= {path for method, path in from_template if method == "ANY"}
     assert len(from_template) == len(routes()), "a (method, path) pair is declared twice"
 
 
@@ -241,6 +247,97 @@ def test_function_environment_of_a_template_dict() -> None:
     }
 
 
+def _gateway_responses() -> dict[str, Any]:
+    return load()["Resources"]["ScimApi"]["Properties"]["GatewayResponses"]
+
+
+@pytest.mark.parametrize("name", ["MISSING_AUTHENTICATION_TOKEN", "REQUEST_TOO_LARGE"])
+@pytest.mark.parametrize("content_type, media_type", [
+    (None, "application/json"),
+    ("application/json", "application/json"),
+    ("application/scim+json", "application/scim+json"),
+    ("Application/SCIM+JSON; charset=utf-8", "application/scim+json"),
+    ("text/plain", "application/json"),
+])
+def test_gateway_response_of_the_template(name: str, content_type: str | None, media_type: str) -> None:
+    raw = _gateway_responses()[name]
+    status, headers, body = gateway_response(name, content_type)
+    assert status == raw["StatusCode"]
+    assert headers == {"Content-Type": "application/scim+json"}  # "'application/scim+json'" in the template
+    assert body == raw["ResponseTemplates"][media_type].encode()
+    assert json.loads(body)["status"] == str(status)
+
+
+def test_gateway_response_picks_the_template_of_the_request_content_type() -> None:
+    synthetic = {"Resources": {"Api": {"Properties": {"GatewayResponses": {"THROTTLED": {
+        "StatusCode": "429",
+        "ResponseParameters": {"Headers": {
+            "Content-Type": "'application/problem+json'", "Retry-After": "'1'",
+            "X-Request": "method.request.header.X-Request",  # mapped from the request: not a static value
+        }},
+        "ResponseTemplates": {"application/json": "json", "application/scim+json": "scim"},
+    }}}}}}
+
+    def answer(content_type: str | None) -> tuple[int, dict[str, str], bytes]:
+        return gateway_response("THROTTLED", content_type, template=synthetic, api="Api")
+
+    assert answer("application/scim+json") == (429, {"Content-Type": "application/problem+json", "Retry-After": "1"},
+                                               b"scim")
+    assert answer("application/scim+json;charset=UTF-8")[2] == b"scim"
+    assert answer("application/json")[2] == b"json"
+    assert answer("application/xml")[2] == b"json"  # no template of its own: API Gateway uses application/json's
+    assert answer(None)[2] == b"json"
+
+
+# --- server.py: what API Gateway answers itself ---------------------------------------------------------------------
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # API Gateway's (ANY is all of them)
+MISSING_AUTHENTICATION_TOKEN = "MISSING_AUTHENTICATION_TOKEN"
+
+
+def _unrouted() -> list[tuple[str, str]]:
+    """(method, path) pairs template.yaml routes to no function: each declared path under the methods no route of
+    it takes (none where the template declares ANY), and paths no route declares."""
+    table = routes()
+    paths = sorted({r.resource.replace("{idpId}", "demo").replace("{id}", "7") for r in table})
+    unrouted = [(method, path) for path in paths for method in METHODS if match_route(table, method, path)[0] is None]
+    return unrouted + [("GET", "/v1/scim/demo/Nothing"), ("POST", "/"), ("DELETE", "/v1/scim/demo/Users/7/x")]
+
+
+def _expected(content_type: str | None) -> tuple[int, dict[str, str], bytes]:
+    raw = _gateway_responses()[MISSING_AUTHENTICATION_TOKEN]
+    media_type = content_type if content_type in raw["ResponseTemplates"] else "application/json"
+    return raw["StatusCode"], {"Content-Type": "application/scim+json"}, raw["ResponseTemplates"][media_type].encode()
+
+
+def _headers(content_type: str | None) -> list[tuple[str, str]]:
+    return [("Authorization", "Bearer x")] + ([("content-type", content_type)] if content_type else [])
+
+
+@pytest.mark.parametrize("method, path", _unrouted())
+@pytest.mark.parametrize("content_type", [None, "application/scim+json", "text/plain"])
+def test_unrouted_requests_get_api_gateways_missing_authentication_token(
+    method: str, path: str, content_type: str | None
+) -> None:
+    """API Gateway answers a request no route of the template takes with its MISSING_AUTHENTICATION_TOKEN gateway
+    response, which the template makes a SCIM 404. No function runs."""
+    answer = LocalApi(routes()).handle(method, f"{path}?filter=x", _headers(content_type), b"")
+    assert answer == _expected(content_type)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "GET"])
+@pytest.mark.parametrize("content_type", [None, "application/scim+json", "text/plain"])
+def test_a_declared_path_under_an_undeclared_method_is_answered_like_an_unknown_path(
+    method: str, content_type: str | None
+) -> None:
+    """Not 405: API Gateway answers a method no route declares on a declared path as it answers an unknown path.
+    (A template that wants 405 routes the other methods, ANY, to a function that answers it.)"""
+    only_get = Route("DiscoveryFunction", "GET", "/v1/scim/{idpId}/ServiceProviderConfig", ROOT, "app.lambda_handler")
+    answer = LocalApi([only_get]).handle(method, "/v1/scim/demo/ServiceProviderConfig", _headers(content_type), b"")
+    assert answer == _expected(content_type)
+
+
 # --- events.py: routing and query strings --------------------------------------------------------------------------
 
 
@@ -272,12 +369,10 @@ def test_match_route_finds_path_parameters(method: str, path: str, resource: str
     assert known is True
 
 
-@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT", "PATCH"])
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"])
 def test_match_route_reports_a_known_path_under_another_method(method: str) -> None:
-    declared = {(r.method, r.resource) for r in routes()}
-    if (method, "/v1/scim/{idpId}/ServiceProviderConfig") in declared:
-        pytest.skip(f"the template declares {method} on ServiceProviderConfig")
-    assert match_route(routes(), method, "/v1/scim/demo/ServiceProviderConfig") == (None, {}, True)
+    only_get = Route("DiscoveryFunction", "GET", "/v1/scim/{idpId}/ServiceProviderConfig", ROOT, "app.lambda_handler")
+    assert match_route([only_get], method, "/v1/scim/demo/ServiceProviderConfig") == (None, {}, True)
 
 
 @pytest.mark.parametrize(
