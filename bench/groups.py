@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/groups.py [--members 100000] [--rounds 50] [--slow-rounds 3]
 
-Members are items of their own (design.md §3), so every operation on one member, on the group's attributes, or one
+Members are items of their own (docs/data-model.md), so every operation on one member, on the group's attributes, or one
 membership check must cost the same in both groups. For each operation it prints, per group, the DynamoDB calls one
 request makes and the median time spent in our own code (the handler's time minus the time inside the AWS emulator),
 then what deleting the big group costs: the request itself, and the cleanup run by the table's stream afterwards

@@ -1,6 +1,6 @@
 """What the benchmarks share: the functions' environment, moto, the real handlers, and a meter of AWS calls.
 
-Time inside the AWS emulator is measured and subtracted: moto's speed is not DynamoDB's (design.md §3), so the
+Time inside the AWS emulator is measured and subtracted: moto's speed is not DynamoDB's (docs/local-server.md), so the
 benchmarks report our own code's time and the number of AWS calls, which is what a real deployment pays for.
 """
 

@@ -21,7 +21,7 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def new_user(n: int | str) -> dict:
-    """The Microsoft SCIM Validator's create body (entra-provisioning.md §2.3), made unique by `n`."""
+    """The Microsoft SCIM Validator's create body (docs/entra.md §2.3), made unique by `n`."""
     return {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
         "userName": f"user{n}@contoso.com",

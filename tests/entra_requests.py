@@ -1,5 +1,5 @@
-"""Requests Entra ID and the Microsoft SCIM Validator send, verbatim from entra-provisioning.md, shared by the unit and
-integration tests.
+"""Requests Entra ID and the Microsoft SCIM Validator send, verbatim from the public sources docs/entra.md names (the
+doc itself shortens them), shared by the unit and integration tests. Comments cite docs/entra.md's sections.
 
 The bodies are shared by many tests: hand code under test a `copy.deepcopy` of one, never the constant itself, so that
 no test can change another's input.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # --- §2.3 creating a user -------------------------------------------------------------------------------------------
 
-# §2.3 TUT "Create User"
+# §2.3 the tutorial's "Create User"
 TUT_CREATE = {
     "schemas": [
         "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -33,7 +33,8 @@ TUT_CREATE = {
     "roles": []
 }
 
-# §2.3 TUT "Example 2": explicit nulls, the malformed extension URN (no last colon), top-level department and manager
+# §2.3 the tutorial's "Example 2": explicit nulls, the malformed extension URN (no last colon), top-level department
+# and manager
 TUT_EXAMPLE_2 = {
     "schemas":
     [
@@ -60,7 +61,7 @@ TUT_EXAMPLE_2 = {
     "department": None,
     "manager": None}
 
-# §2.3 validator "Create a duplicate User" [VALRUN]: the full create, enterprise extension and `roles[].primary` "True"
+# §2.3 the validator's "Create a duplicate User": the full create, enterprise extension and `roles[].primary` "True"
 VALIDATOR_CREATE = {
     "userName": "julien.vonrueden@ondricka.us",
     "active": True,
@@ -122,7 +123,7 @@ VALIDATOR_CREATE = {
     ]
 }
 
-# §2.3 Meta Networks create, derived from the META attribute table (§7)
+# §2.3 Meta Networks create, derived from the Meta Networks tutorial's attribute table (§7)
 META_CREATE = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
     "userName": "alice@contoso.com",
@@ -134,7 +135,7 @@ META_CREATE = {
 
 # --- §2.5 updating attributes (PATCH) -------------------------------------------------------------------------------
 
-# §2.5 TUT "Update User [Multi-valued properties]"
+# §2.5 the tutorial's "Update User [Multi-valued properties]"
 TUT_UPDATE_MULTI_VALUED = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [
@@ -151,7 +152,7 @@ TUT_UPDATE_MULTI_VALUED = {
     ]
 }
 
-# §2.5 TUT "Default: single-valued (rename userName)"
+# §2.5 the tutorial's single-valued update (rename userName)
 TUT_RENAME_USER_NAME = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{
@@ -161,7 +162,7 @@ TUT_RENAME_USER_NAME = {
     }]
 }
 
-# §2.5 COMPAT "Replace multiple attributes: without flag"
+# §2.5 the compatibility page's "Replace multiple attributes: without flag"
 COMPAT_REPLACE_WITHOUT_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -200,7 +201,8 @@ COMPAT_REPLACE_WITHOUT_FLAG = {
     ]
 }
 
-# §2.5 COMPAT "Replace multiple attributes: with aadOptscim062020" (path-less value, dotted and URN keys)
+# §2.5 the compatibility page's "Replace multiple attributes: with aadOptscim062020" (path-less value, dotted and URN
+# keys)
 COMPAT_REPLACE_WITH_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -223,7 +225,7 @@ COMPAT_REPLACE_WITH_FLAG = {
     ]
 }
 
-# §2.5 COMPAT "Add a single-value string attribute", without the flag
+# §2.5 the compatibility page's "Add a single-value string attribute", without the flag
 COMPAT_ADD_WITHOUT_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -237,7 +239,7 @@ COMPAT_ADD_WITHOUT_FLAG = {
     ]
 }
 
-# §2.5 COMPAT "Add a single-value string attribute", with the flag: the same body but `"op": "add"`
+# §2.5 the compatibility page's "Add a single-value string attribute", with the flag: the same body but `"op": "add"`
 COMPAT_ADD_WITH_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -251,7 +253,7 @@ COMPAT_ADD_WITH_FLAG = {
     ]
 }
 
-# §2.5 COMPAT2020: `primary` as a boolean, a path-less replace of `active` and `userName`
+# §2.5 the compatibility page's 2020 revision: `primary` as a boolean, a path-less replace of `active` and `userName`
 COMPAT2020_PRIMARY_AND_PATHLESS = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -277,7 +279,7 @@ COMPAT2020_PRIMARY_AND_PATHLESS = {
     ]
 }
 
-# §2.5 COMPAT2020: `add` on an extension URN path
+# §2.5 the compatibility page's 2020 revision: `add` on an extension URN path
 COMPAT2020_ADD_DEPARTMENT = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -291,7 +293,7 @@ COMPAT2020_ADD_DEPARTMENT = {
     ]
 }
 
-# §2.5 TUT "Example 5": the manager set with a bare path and an array value
+# §2.5 the tutorial's "Example 5": the manager set with a bare path and an array value
 TUT_EXAMPLE_5_ADD_MANAGER = {
     "schemas":
     [
@@ -307,7 +309,7 @@ TUT_EXAMPLE_5_ADD_MANAGER = {
               "$ref": "http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
               "value": "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"}]}]}
 
-# §2.5 validator "Patch User – Remove Manager" [VALRUN]: replace with an empty value
+# §2.5 the validator's "Patch User – Remove Manager": replace with an empty value
 VALIDATOR_REMOVE_MANAGER = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [
@@ -323,7 +325,7 @@ VALIDATOR_REMOVE_MANAGER = {
 
 # --- §2.6 disabling -------------------------------------------------------------------------------------------------
 
-# §2.6 COMPAT disable "Without flag": the string "False"
+# §2.6 the compatibility page's disable "Without flag": the string "False"
 DISABLE_WITHOUT_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -337,7 +339,7 @@ DISABLE_WITHOUT_FLAG = {
     ]
 }
 
-# §2.6 COMPAT disable "With flag": the boolean false
+# §2.6 the compatibility page's disable "With flag": the boolean false
 DISABLE_WITH_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -351,7 +353,7 @@ DISABLE_WITH_FLAG = {
     ]
 }
 
-# §2.6 TUT "Disable User": `"op": "Replace"`, boolean false, `Operations` before `schemas`
+# §2.6 the tutorial's "Disable User": `"op": "Replace"`, boolean false, `Operations` before `schemas`
 TUT_DISABLE = {
     "Operations": [{"op": "Replace", "path": "active", "value": False}],
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
@@ -363,7 +365,7 @@ DISABLE_PATHLESS = {
 
 # --- §2.8 groups ----------------------------------------------------------------------------------------------------
 
-# §2.8 TUT group "Create", with the extra Microsoft schema URI
+# §2.8 the tutorial's group "Create", with the extra Microsoft schema URI
 TUT_GROUP_CREATE = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
                 "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
@@ -374,13 +376,13 @@ TUT_GROUP_CREATE = {
     }
 }
 
-# §8 REF Postman "Group tests": create with an empty member list
+# §8 the reference Postman tests' "Group tests": create with an empty member list
 REF_GROUP_CREATE = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
     "displayName": "GroupA",
     "members": []}
 
-# §2.8 TUT "Rename": `"op": "Replace"` on displayName
+# §2.8 the tutorial's "Rename": `"op": "Replace"` on displayName
 TUT_GROUP_RENAME = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{
@@ -390,19 +392,19 @@ TUT_GROUP_RENAME = {
     }]
 }
 
-# §2.8 validator "Update Group displayName" [VALRUN]: path-less
+# §2.8 the validator's "Update Group displayName": path-less
 VALIDATOR_GROUP_RENAME = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "replace", "value": {"displayName": "WUZPWMBDDCGI"}}]}
 
-# §2.8 validator "Patch Group – Replace Attributes" [VALRUN]: path-less externalId
+# §2.8 the validator's "Patch Group – Replace Attributes": path-less externalId
 VALIDATOR_GROUP_REPLACE_EXTERNAL_ID = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "replace", "value": {"externalId": "0f3b8ae4-5e0c-4d2a-9a57-8ad1c0f6b2e1"}}]}
 
 # The member ids below are Entra's; tests put their own users' ids in their place (`with_member_ids`).
 
-# §2.8 TUT "Add members": `"op": "Add"`, `"$ref": null`
+# §2.8 the tutorial's "Add members": `"op": "Add"`, `"$ref": null`
 TUT_GROUP_ADD_MEMBERS = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{
@@ -415,12 +417,13 @@ TUT_GROUP_ADD_MEMBERS = {
     }]
 }
 
-# §2.8 COMPAT2020 add with the flag: lower-case op
+# §2.8 the compatibility page's 2020 revision: the add with the flag, lower-case op
 COMPAT2020_GROUP_ADD_MEMBER = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "add", "path": "members", "value": [{"value": "10263a6910a84ef9a581dd9b8dcc0eae"}]}]}
 
-# §2.8 COMPAT "Remove members: without flag": the member in `value`, path `members` (must remove ONLY that member)
+# §2.8 the compatibility page's "Remove members: without flag": the member in `value`, path `members` (must remove
+# ONLY that member)
 COMPAT_REMOVE_MEMBER_WITHOUT_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -438,7 +441,7 @@ COMPAT_REMOVE_MEMBER_WITHOUT_FLAG = {
     ]
 }
 
-# §2.8 TUT: the same removal with `"$ref": null` inside each value
+# §2.8 the tutorial: the same removal with `"$ref": null` inside each value
 TUT_GROUP_REMOVE_MEMBERS = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{
@@ -451,7 +454,7 @@ TUT_GROUP_REMOVE_MEMBERS = {
     }]
 }
 
-# §2.8 COMPAT "Remove members: with flag": a value filter in the path
+# §2.8 the compatibility page's "Remove members: with flag": a value filter in the path
 COMPAT_REMOVE_MEMBER_WITH_FLAG = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -464,40 +467,42 @@ COMPAT_REMOVE_MEMBER_WITH_FLAG = {
     ]
 }
 
-# §2.8 validator "Patch Group – Add Member" (and its setup) [VALRUN]: replace with the full list
+# §2.8 the validator's "Patch Group – Add Member" (and its setup): replace with the full list
 VALIDATOR_REPLACE_MEMBERS = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "replace", "path": "members", "value": [{"value": "<u1>"}, {"value": "<u2>"}]}]}
 
-# §2.8 validator preview "Patch Group – Multiple Ops on the same attribute": add, then remove, the same member
+# §2.8 the validator's preview test "Patch Group – Multiple Ops on the same attribute": add, then remove, the same
+# member
 VALIDATOR_ADD_THEN_REMOVE_MEMBER = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [
         {"op": "add", "path": "members", "value": [{"value": "<u1>"}]},
         {"op": "remove", "path": "members", "value": [{"value": "<u1>"}]}]}
 
-# §8 REF Postman "Group tests": add with a `name` on the operation and a `displayName` inside the member
+# §8 the reference Postman tests' "Group tests": add with a `name` on the operation and a `displayName` inside the
+# member
 REF_ADD_MEMBER = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"name": "addMember", "op": "add", "path": "members",
                     "value": [{"displayName": "new User", "value": "{{id4}}"}]}]}
 
-# §8 REF Postman: remove one member by a value filter
+# §8 the reference Postman tests: remove one member by a value filter
 REF_REMOVE_MEMBER = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "remove", "path": "members[value eq \"{{id4}}\"]"}]}
 
-# §8 REF Postman "Patch remove all users": no value, no filter: the group is emptied
+# §8 the reference Postman tests' "Patch remove all users": no value, no filter: the group is emptied
 REF_REMOVE_ALL_MEMBERS = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "remove", "path": "members"}]}
 
-# §8 REF Postman "Group tests with garbage": a scalar member value
+# §8 the reference Postman tests' "Group tests with garbage": a scalar member value
 REF_SCALAR_MEMBER = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{"op": "add", "path": "members", "value": "string id 1"}]}
 
-# §2.8 TUT lookup and the (unverified-shape) membership check, as query strings
+# §2.8 the tutorial's lookup and the membership check (its shape unconfirmed), as query strings
 TUT_GROUP_LOOKUP_QUERY = 'excludedAttributes=members&filter=displayName eq "displayName"'
 MEMBERSHIP_CHECK_FILTER = 'id eq "{group}" and members eq "{user}"'
 

@@ -4,7 +4,8 @@ Why: moto 5.2.5 backs a transaction up by deep-copying the whole table once per 
 it can put the copy back if a condition fails (the table's stream records are copied too). That makes a transaction
 cost time in proportion to the table's size, even when it touches three items of a partition of its own: measured
 here, a 3-action transaction takes 3.3 s on a 20,000-item table, and a PATCH adding one member to a group of 100,000
-(200,000 items) 42 s; patched, about 1 ms. A group of 100,000 members could not be exercised locally (design.md §3).
+(200,000 items) 42 s; patched, about 1 ms. Unpatched, a group of 100,000 members could not be exercised locally
+(moto's measured costs: docs/local-server.md).
 
 What `install()` changes: `DynamoDBBackend.transact_write_items` is replaced by a copy of moto's own function
 that differs in the backup only. Before an action writes (Put, Update, Delete), the item it names is copied (or

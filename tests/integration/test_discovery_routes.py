@@ -1,4 +1,4 @@
-"""The discovery routes (RFC 7644 §4; entra-provisioning.md §2.2) through the real handler and template routes."""
+"""The discovery routes (RFC 7644 §4; docs/entra.md §2.2) through the real handler and template routes."""
 
 from __future__ import annotations
 

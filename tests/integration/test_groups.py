@@ -1,4 +1,4 @@
-"""The Groups endpoint through the real handlers: every group request of entra-provisioning.md §2.8, §3, §4 and §8
+"""The Groups endpoint through the real handlers: every group request of docs/entra.md §2.8, §3, §4 and §8
 (create, lookup, membership check, both member-removal dialects, rename, the validator's replace, delete), members
 kept as items of their own, User.groups, privileges and tenant isolation."""
 
@@ -34,7 +34,7 @@ def group(display_name: str | None = None, **extra: Any) -> dict:
 
 
 def tut_add(*user_ids: str) -> dict:
-    """TUT "Add members" with several values (the gallery checklist: several memberships in one PATCH)."""
+    """The tutorial's "Add members" with several values (the gallery checklist: several memberships in one PATCH)."""
     (operation,) = copy.deepcopy(TUT_GROUP_ADD_MEMBERS)["Operations"]
     operation["value"] = [{"$ref": None, "value": user_id} for user_id in user_ids]
     return patch_op(operation)

@@ -1,4 +1,4 @@
-"""Entra's Test Connection (docs: entra-provisioning.md §2.1) and the lookups behind it, through the real handlers.
+"""Entra's Test Connection (docs/entra.md §2.1) and the lookups behind it, through the real handlers.
 
 Test Connection asks for a user (and a group) that cannot exist, by a random GUID, and needs 200 with an empty
 ListResponse. The filter arrives URL-encoded with `%20` or `+`, quoted or not, keywords in any case (§2.3).

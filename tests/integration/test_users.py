@@ -1,5 +1,5 @@
 """The Users endpoint through the real handlers: every create, read, replace, patch and delete that Entra ID and
-the Microsoft validator send (entra-provisioning.md §2.3–2.7, §3, §4, §8), with ETags, uniqueness, write-only
+the Microsoft SCIM Validator send (docs/entra.md §2.3–2.7, §3, §4, §8), with ETags, uniqueness, write-only
 passwords, privileges and tenant isolation."""
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def password_matches(stored: str, password: str) -> bool:
 
 # --- create: the bodies of §2.3 ------------------------------------------------------------------------------------
 
-# REF Postman "Post user OMalley" (§2.3, §8): `null` sub-values in addresses, `meta` dates in a POST, "True" strings.
+# The reference Postman tests' "Post user OMalley" (§2.3, §8): `null` sub-values in addresses, `meta` dates in a POST,
+# "True" strings.
 REF_CREATE = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
     "userName": "OMalley",
@@ -169,7 +170,8 @@ def test_create_answers_201_with_what_was_sent(users: Users, tenant: Tenant, nam
 
 
 def test_create_with_the_enterprise_attributes_at_the_top_level(users: Users) -> None:
-    """Old Entra (TUT Example 2) puts `department` and `manager` at the top level; they land in the extension."""
+    """Old Entra (the tutorial's Example 2, docs/entra.md §2.3) puts `department` and `manager` at the top level; they
+    land in the extension."""
     body = users.create(user("top@contoso.com", department="Sales", manager={"value": "m-1"}))
     assert body["schemas"] == [USER_SCHEMA, ENTERPRISE]
     assert body[ENTERPRISE] == {"department": "Sales", "manager": {"value": "m-1"}}
@@ -379,45 +381,45 @@ def _emails(value: str, **extra: Any) -> list[dict]:
 
 
 PATCHES = {
-    # §2.5 TUT "Update User [Multi-valued properties]"
+    # §2.5 the tutorial's "Update User [Multi-valued properties]"
     "tut-multi-valued": (
         TUT_UPDATE_MULTI_VALUED,
         lambda u: {**u, "emails": _emails("updatedEmail@microsoft.com"),
                    "name": {**u["name"], "familyName": "updatedFamilyName"}},
     ),
-    # §2.5 TUT single-valued: rename userName
+    # §2.5 the tutorial's single-valued update: rename userName
     "tut-rename": (
         TUT_RENAME_USER_NAME,
         lambda u: {**u, "userName": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"},
     ),
-    # §2.5 COMPAT: replace multiple attributes, without the flag
+    # §2.5 the compatibility page: replace multiple attributes, without the flag
     "compat-replace-default": (
         COMPAT_REPLACE_WITHOUT_FLAG,
         lambda u: {**u, "displayName": "Pvlo", "emails": _emails("TestBcwqnm@test.microsoft.com"),
                    "name": {**u["name"], "givenName": "Gtfd", "familyName": "Pkqf"}, "externalId": "Eqpj",
                    ENTERPRISE: {**u[ENTERPRISE], "employeeNumber": "Eqpj"}},
     ),
-    # §2.5 COMPAT: the same with aadOptscim062020 (path-less value with dotted and URN keys)
+    # §2.5 the compatibility page: the same with aadOptscim062020 (path-less value with dotted and URN keys)
     "compat-replace-flag": (
         COMPAT_REPLACE_WITH_FLAG,
         lambda u: {**u, "displayName": "Bjfe", "emails": _emails("TestMhvaes@test.microsoft.com"),
                    "name": {**u["name"], "givenName": "Kkom", "familyName": "Unua"},
                    ENTERPRISE: {**u[ENTERPRISE], "employeeNumber": "Aklq"}},
     ),
-    # §2.5 COMPAT: add a single-valued string attribute, both cases of op
+    # §2.5 the compatibility page: add a single-valued string attribute, both cases of op
     "compat-add-default": (COMPAT_ADD_WITHOUT_FLAG, lambda u: {**u, "nickName": "Babs"}),
     "compat-add-flag": (COMPAT_ADD_WITH_FLAG, lambda u: {**u, "nickName": "Babs"}),
-    # §2.5 COMPAT2020: primary as a boolean, path-less active + userName
+    # §2.5 the compatibility page's 2020 revision: primary as a boolean, path-less active + userName
     "compat2020-primary-pathless": (
         COMPAT2020_PRIMARY_AND_PATHLESS,
         lambda u: {**u, "emails": _emails("someone@contoso.com"), "active": False, "userName": "someone"},
     ),
-    # §2.5 COMPAT2020: add on an extension URN path
+    # §2.5 the compatibility page's 2020 revision: add on an extension URN path
     "compat2020-add-department": (
         COMPAT2020_ADD_DEPARTMENT,
         lambda u: {**u, ENTERPRISE: {**u[ENTERPRISE], "department": "Tech Infrastructure"}},
     ),
-    # §2.6 disable, without and with the flag, TUT's order of keys, and path-less
+    # §2.6 disable, without and with the flag, the tutorial's order of keys, and path-less
     "disable-default": (DISABLE_WITHOUT_FLAG, lambda u: {**u, "active": False}),
     "disable-flag": (DISABLE_WITH_FLAG, lambda u: {**u, "active": False}),
     "disable-tut": (TUT_DISABLE, lambda u: {**u, "active": False}),
@@ -427,7 +429,7 @@ PATCHES = {
          "Operations": [{"op": "REPLACE", "path": "Active", "value": "false"}]},
         lambda u: {**u, "active": False},
     ),
-    # §2.5 TUT Example 5: the manager added with a bare path and an array value
+    # §2.5 the tutorial's Example 5: the manager added with a bare path and an array value
     "manager-add": (
         TUT_EXAMPLE_5_ADD_MANAGER,
         lambda u: {**u, ENTERPRISE: {**u[ENTERPRISE], "manager": {
@@ -464,8 +466,8 @@ def test_patch_with_entra_bodies_answers_200_with_the_user(users: Users, name: s
 
 
 def test_patch_filtered_paths_create_missing_entries(users: Users) -> None:
-    """§2.5: the other paths of TUT's mapping table (capitalised sub-attributes included), Meta Networks' work phone,
-    and the validator's `[primary eq true]` paths, on a user that has none of those entries yet."""
+    """§2.5: the other paths of the tutorial's mapping table (capitalised sub-attributes included), Meta Networks'
+    work phone, and the validator's `[primary eq true]` paths, on a user that has none of those entries yet."""
     before = users.create(user("paths@contoso.com", name={"givenName": "Pat", "familyName": "Hu"}))
     after = ok(users.patch(before["id"], patch_op(
         {"op": "Add", "path": 'phoneNumbers[type eq "work"].value', "value": "+16175551212"},
@@ -538,7 +540,7 @@ def test_manager_add_remove_by_empty_value_and_by_filter(users: Users) -> None:
     added = ok(users.patch(user_id, patch_op({"op": "Add", "path": "manager", "value": [
         {"$ref": manager["meta"]["location"], "value": manager["id"]}]})))
     assert added[ENTERPRISE]["manager"] == {"$ref": manager["meta"]["location"], "value": manager["id"]}
-    # The manager check Entra does before updating it (TUT2019).
+    # The manager check Entra does before updating it (the 2019 tutorial, docs/entra.md §2.5).
     query = quote(f'id eq "{user_id}" and manager eq "{manager["id"]}"', safe="")
     found = ok(users.list(f"filter={query}&attributes=id"))
     assert found["totalResults"] == 1 and found["Resources"] == [{"schemas": added["schemas"], "id": user_id}]

@@ -1,5 +1,5 @@
 """Querying users through the real handlers: evaluated filters, key lookups, paging, projections, `.search`, the
-`tooMany` bound, and how many DynamoDB calls each request costs (entra-provisioning.md §2.3, §3, §4;
+`tooMany` bound, and how many DynamoDB calls each request costs (docs/entra.md §2.3, §3, §4;
 RFC 7644 §3.4)."""
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def test_filter_on_last_modified(users: Users, population: dict) -> None:
         "filter=userName+eq+%22alice%40contoso.com%22",  # Entra: `+` for spaces
         'filter=userName+eq+"alice@contoso.com"',  # the validator: `+`, quotes left raw
         "filter=userName%20eq%20%22alice%40contoso.com%22",
-        "filter=userName%20Eq%20alice@contoso.com",  # unquoted (TUT Example 1)
+        "filter=userName%20Eq%20alice@contoso.com",  # unquoted (the tutorial's Example 1)
         "filter=userName+eq+alice%40contoso.com&aadOptscim062020",  # an unknown flag is ignored
         "filter=externalId+eq+%22ext-alice%22",
         "Filter=externalId+eq+ext-alice",

@@ -1,5 +1,5 @@
 """Users over real HTTP against the local server in a subprocess: twenty simultaneous creates of one userName in
-different cases, and Entra's whole user lifecycle (entra-provisioning.md §2.1, §2.3–2.7)."""
+different cases, and Entra's whole user lifecycle (docs/entra.md §2.1, §2.3–2.7)."""
 
 from __future__ import annotations
 
@@ -258,6 +258,6 @@ def test_entra_user_lifecycle(server: Server) -> None:
     scim_error(http("GET", f"{url}/Users/{user_id}", token), 404)
     scim_error(http("DELETE", f"{url}/Users/{user_id}", token), 404)
     assert listed(http("GET", f"{url}/Users?filter=userName+eq+%22{encoded}%22", token)) == []
-    # Re-evaluation after a delete in the target (SO-zollner): GET 404, filter finds nothing, create again.
+    # Re-evaluation after a delete in the target (docs/entra.md §2.4): GET 404, filter finds nothing, create again.
     again = http("POST", f"{url}/Users", token, sent)
     assert again.status == 201 and again.body["id"] != user_id

@@ -113,7 +113,7 @@ def test_logical_precedence_and_grouping(text: str, expected: str) -> None:
             'userName eq "a" and emails[type eq "work"] or title pr',
             "(or (and (eq userName 'a') (emails[(eq type 'work')])) (pr title))",
         ),
-        # The membership check of §2.8: group id and member, in either order.
+        # The membership check of docs/entra.md §2.8: group id and member, in either order.
         ('id eq "g1" and members eq "u1"', "(and (eq id 'g1') (eq members 'u1'))"),
         ('members.value eq "u1" and id eq "g1"', "(and (eq members.value 'u1') (eq id 'g1'))"),
     ],

@@ -1,4 +1,4 @@
-"""membership.split and MemberPlan.resolve: every group PATCH of entra-provisioning.md §2.8, §4 and §8 read as
+"""membership.split and MemberPlan.resolve: every group PATCH of docs/entra.md §2.8, §4 and §8 read as
 changes to a set of user ids (pure: no AWS). The one thing other servers get wrong: `Remove` with `path: "members"`
 and a value list removes only those members."""
 
@@ -97,7 +97,7 @@ def test_the_same_member_twice_is_added_once() -> None:
 
 @pytest.mark.parametrize("value", ["u-alice", {"value": "u-alice"}, ["u-alice"]])
 def test_a_scalar_or_single_member_value(value) -> None:
-    """Entra and REF's garbage test send a bare id, or one object instead of a list."""
+    """Entra and the reference Postman tests' garbage test send a bare id, or one object instead of a list."""
     assert resolve(patch_op({"op": "add", "path": "members", "value": value})) == ([{"value": "u-alice"}], [])
 
 
@@ -106,7 +106,8 @@ def test_ref_scalar_member() -> None:
 
 
 def test_ref_add_with_an_operation_name_and_a_member_display_name() -> None:
-    """REF Postman names the operation and gives the member a `displayName`: neither stops the member being added."""
+    """The reference Postman tests name the operation and give the member a `displayName`: neither stops the member
+    being added."""
     adds, removes = resolve(with_member_ids(REF_ADD_MEMBER, "u-alice"))
     assert [m["value"] for m in adds] == ["u-alice"] and removes == []
 
@@ -146,7 +147,7 @@ def test_remove_by_value_filter_joined_with_or() -> None:
 
 
 def test_remove_without_value_or_filter_empties_the_group() -> None:
-    """REF "Patch remove all users": the only removal that clears the group."""
+    """The reference Postman tests' "Patch remove all users": the only removal that clears the group."""
     current = Current(ALICE, BOB)
     attributes, plan = split(REF_REMOVE_ALL_MEMBERS)
     assert attributes is None and plan.needs_current_members

@@ -1,4 +1,4 @@
-"""patch.apply: RFC 7644 §3.5.2 PATCH, all or nothing, and both of Entra's dialects (entra-provisioning.md §2.5,
+"""patch.apply: RFC 7644 §3.5.2 PATCH, all or nothing, and both of Entra's dialects (docs/entra.md §2.5,
 §2.6, §2.8, §4). Each request is applied to a user as clients see it; the result is the canonical attribute dict."""
 
 from __future__ import annotations
@@ -546,7 +546,7 @@ def test_structural_names_in_any_case_and_schemas_optional():
 
 
 def test_unknown_members_of_an_operation_are_ignored():
-    # REF's group PATCH sends `"name": "addMember"` in the operation.
+    # The reference Postman tests' group PATCH sends `"name": "addMember"` in the operation.
     assert apply({"name": "addNick", "op": "add", "path": "nickName", "value": "B"}) == changed("nickName", "B")
 
 
@@ -650,7 +650,7 @@ def test_operations_apply_in_order():
     assert result == changed("userName", "n")
 
 
-# --- Entra's bodies, verbatim (entra-provisioning.md §2.5, §2.6; tests/entra_requests.py) ------------------------
+# --- Entra's bodies, verbatim (docs/entra.md §2.5, §2.6; tests/entra_requests.py) ------------------------
 
 
 def test_tut_update_user_multi_valued_and_name():
@@ -747,7 +747,8 @@ def test_tut_attribute_table_paths_update_an_existing_entry_in_place():
 
 
 def test_validator_replace_attributes_mixes_filter_paths_and_a_pathless_replace():
-    # "Patch User – Replace Attributes" [EZSCIM, VALRUN]: primary-filtered paths (no `type`) and a path-less replace.
+    # The validator's "Patch User – Replace Attributes" (§2.5): primary-filtered paths (no `type`) and a path-less
+    # replace.
     current = {
         "schemas": [CORE, ENTERPRISE],
         "id": "v1",

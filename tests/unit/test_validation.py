@@ -1,4 +1,4 @@
-"""validation.normalize and parse_json: the canonical form of what a client sends (entra-provisioning.md §2.3, §2.8,
+"""validation.normalize and parse_json: the canonical form of what a client sends (docs/entra.md §2.3, §2.8,
 §4), and everything that is refused."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from tests.entra_requests import META_CREATE, TUT_CREATE, TUT_EXAMPLE_2, TUT_GRO
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-MALFORMED_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"  # TUT Example 2: no last colon
+# The enterprise URN without its last colon, as the tutorial's Example 2 sends it (docs/entra.md §2.3).
+MALFORMED_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"
 
 
 def refused(body, status=400, scim_type=None, resource_type=USER) -> ScimError:
@@ -36,7 +37,7 @@ def refused(body, status=400, scim_type=None, resource_type=USER) -> ScimError:
     return caught.value
 
 
-# --- the create bodies of entra-provisioning.md §2.3, verbatim (tests/entra_requests.py) ------------------------
+# --- the create bodies of docs/entra.md §2.3, verbatim (tests/entra_requests.py) ------------------------
 
 
 def test_tut_create():
@@ -79,7 +80,8 @@ def test_meta_networks_derived_create():
 
 
 def test_reference_postman_create_with_null_sub_values_and_meta_dates():
-    # REF "Post user OMalley": addresses with null sub-values, and meta.created/lastModified inside a POST.
+    # The reference Postman tests' "Post user OMalley": addresses with null sub-values, and meta.created/lastModified
+    # inside a POST.
     body = {
         "schemas": [CORE],
         "userName": "OMalley",
@@ -162,7 +164,7 @@ def test_strings_are_kept_exactly_as_sent(attribute, value):
 
 
 def test_multi_valued_sub_attribute_strings_are_kept_exactly():
-    # "A phone number sent as 55555555555 shouldn't be saved/returned as +5 (555) 555-5555" (TUT).
+    # "A phone number sent as 55555555555 shouldn't be saved/returned as +5 (555) 555-5555" (the tutorial).
     body = {"userName": "u", "phoneNumbers": [{"value": "55555555555", "type": "Work"}],
             "emails": [{"value": " BJensen@EXAMPLE.com"}]}
     assert normalize(USER, body)["phoneNumbers"] == [{"value": "55555555555", "type": "Work"}]

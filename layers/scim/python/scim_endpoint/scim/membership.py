@@ -2,7 +2,7 @@
 
 Members are kept as one item per member, not inside the group, so a PATCH on a group is split in two: operations
 on the group's own attributes (applied by `patch`), and a `MemberPlan` of additions and removals. Both Entra
-dialects read right (entra-provisioning.md §2.8): `Add members` with several values; `Remove` with
+dialects read right (docs/entra.md §2.8): `Add members` with several values; `Remove` with
 `path: "members"` **and a value list removes only those members**; `Remove` of `members[value eq "id"]`; `Remove`
 of `members` without a value empties the group; `Replace` of `members` sets the list; a scalar member value.
 """
@@ -177,7 +177,8 @@ def members_of(value: Any) -> list[dict]:
         if isinstance(element, str):
             element = {"value": element}
         if isinstance(element, dict):
-            # A member is a user id; what else a client adds is not ours to refuse (REF sends `displayName`).
+            # A member is a user id; what else a client adds is not ours to refuse (the reference code's Postman tests
+            # send `displayName`: docs/entra.md §8).
             element = {k: v for k, v in element.items() if k.lower() in known}
         member = attribute_value({**definition, "multiValued": False}, element, MEMBERS)
         # `{}` or `{"$ref": null}` names no user: refused, not skipped (a removal must say whom it removes).

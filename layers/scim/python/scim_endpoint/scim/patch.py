@@ -1,6 +1,6 @@
 """PATCH (RFC 7644 §3.5.2) applied to a resource, all or nothing, with both of Entra's dialects.
 
-Beyond the RFC, as Entra and the Microsoft validator send it (entra-provisioning.md §2.5, §2.8, §4): operation names
+Beyond the RFC, as Entra and the Microsoft SCIM Validator send it (docs/entra.md §2.5, §2.8, §4): operation names
 in any case; path-less values whose keys are paths (`"name.givenName"`, URN-qualified extension attributes);
 `"True"`/`"False"` strings; `replace`/`add` on `emails[type eq "work"].value` creating the entry when there is none;
 `remove` on a multi-valued attribute with a value list removing only those values; the manager as an object, a

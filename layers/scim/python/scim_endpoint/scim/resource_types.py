@@ -77,7 +77,7 @@ USER = ResourceType(
         {
             USER_SCHEMA,
             ENTERPRISE_USER_SCHEMA,
-            # Entra's documentation sends the enterprise URN without its last colon (entra-provisioning.md §2.3).
+            # Entra's documentation sends the enterprise URN without its last colon (docs/entra.md §2.3).
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0User",
         }
     ),
@@ -97,7 +97,7 @@ GROUP = ResourceType(
 
 def qualify_extensions(expr: scim_filter.Filter, resource_type: ResourceType) -> scim_filter.Filter:
     """The filter with extension attributes named without their URN given it, as the resource keeps them under it:
-    Entra checks a manager with `id eq "…" and manager eq "…"` (entra-provisioning.md §2.5)."""
+    Entra checks a manager with `id eq "…" and manager eq "…"` (docs/entra.md §2.5)."""
     if isinstance(expr, (scim_filter.And, scim_filter.Or)):
         return type(expr)(qualify_extensions(expr.left, resource_type), qualify_extensions(expr.right, resource_type))
     if isinstance(expr, scim_filter.Not):

@@ -141,7 +141,7 @@ def normalize(resource_type: ResourceType, body: Any) -> dict:
             continue
         definition = _lookup(core, key)
         if definition is None:
-            # Old Entra sends enterprise attributes at the top level (entra-provisioning.md §2.3, TUT Example 2).
+            # Old Entra sends enterprise attributes at the top level (the tutorial's Example 2, docs/entra.md §2.3).
             extension = _owning_extension(resource_type, key)
             if extension is None:
                 raise InvalidSyntax(f"Unknown attribute '{key}' for a {resource_type.name}.")
@@ -199,7 +199,7 @@ def attribute_value(definition: dict, value: Any, where: str) -> Any:
         kept = [v for v in (_single(definition, e, where) for e in elements if e is not None) if v is not None]
         return kept or None
     if isinstance(value, list) and definition["type"] == "complex" and definition["name"] == "manager":
-        # Entra adds `manager` as a one-element array (entra-provisioning.md §2.5).
+        # Entra adds `manager` as a one-element array (docs/entra.md §2.5).
         value = value[0] if value else None
         if value is None:
             return None  # `[]` is unassigned, as for any list; `_complex` would refuse None as not an object
@@ -239,7 +239,7 @@ def _complex(definition: dict, value: Any, where: str) -> dict | None:
         if normalized is not None:
             out[sub["name"]] = normalized
     if definition["name"] == "manager" and out.get("value") == "":
-        return None  # `{"value": ""}` is how the Microsoft validator removes a manager
+        return None  # `{"value": ""}` is how the Microsoft SCIM Validator removes a manager
     return out or None
 
 
