@@ -486,8 +486,10 @@ def test_shared_layer_build_ships_the_runtime_package_without_caches(tmp_path: P
     assert not (ROOT / "layers" / "scim" / "python" / "devtools").exists()
 
 
-def test_removals_from_the_table_stream_feed_the_cleanup(resources: dict[str, Any]) -> None:
-    """A deleted group's members are deleted after the fact, by the stream's consumer (docs/groups.md)."""
+def test_removals_and_insertions_from_the_table_stream_feed_the_cleanup(resources: dict[str, Any]) -> None:
+    """A deleted group's or user's memberships are deleted after the fact, by the stream's consumer, and so is a
+    membership whose user or group was deleted while it was written (docs/groups.md). Failed batches are split,
+    reported precisely, and after the retries go to a dead-letter queue with an alarm, never dropped."""
     assert resources["Table"]["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
     consumers = {
         name: event
@@ -501,7 +503,18 @@ def test_removals_from_the_table_stream_feed_the_cleanup(resources: dict[str, An
     assert props["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
     assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] > 0
     patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
-    assert patterns == [{"eventName": ["REMOVE"]}]
+    assert patterns == [{"eventName": ["INSERT", "REMOVE"]}]
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["DestinationConfig"] == {"OnFailure": {
+        "Type": "SQS", "Destination": {"Fn::GetAtt": ["CleanupDeadLetterQueue", "Arn"]}}}
+    queue = resources["CleanupDeadLetterQueue"]["Properties"]
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600 and queue["SqsManagedSseEnabled"] is True
+    alarm = resources["CleanupDeadLettersAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CleanupDeadLetterQueue", "QueueName"]}}]
+    statements = resources["CleanupFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert {"Sid": "FailedBatches", "Effect": "Allow", "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["CleanupDeadLetterQueue", "Arn"]}} in statements
 
 
 # --- operations: dashboard, alarms, saved queries (docs/operations.md) ------------------------------------------
@@ -516,6 +529,7 @@ AWS_METRICS = {
         "metrics": {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions", "IteratorAge"},
         "dimensions": {"FunctionName"},
     },
+    "AWS/SQS": {"metrics": {"ApproximateNumberOfMessagesVisible"}, "dimensions": {"QueueName"}},
     "AWS/DynamoDB": {
         "metrics": {
             "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents",
@@ -574,6 +588,8 @@ def _resolve(value: Any, template: dict[str, Any]) -> str:
         return _stand_in(value["Ref"], template)
     if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
         return _substitute(value["Fn::Sub"], template)
+    if set(value) == {"Fn::GetAtt"}:
+        return _stand_in(".".join(value["Fn::GetAtt"]), template)
     raise AssertionError(f"unexpected intrinsic {value!r}")
 
 
@@ -697,6 +713,10 @@ def test_aws_metrics_named_exist(watched: list[Metric], custom_namespace: str, t
             assert dims == {"ApiName": api_name, "Stage": stage}, metric
         elif metric.namespace == "AWS/Lambda":
             assert set(dims) == {"FunctionName"} and dims["FunctionName"] in functions, metric
+        elif metric.namespace == "AWS/SQS":
+            queues = {_stand_in(f"{name}.QueueName", template) for name, res in resources.items()
+                      if res["Type"] == "AWS::SQS::Queue"}
+            assert set(dims) == {"QueueName"} and dims["QueueName"] in queues, metric
         else:
             assert dims["TableName"] == _stand_in("Table", template), metric
             assert dims.get("GlobalSecondaryIndexName", "GSI1") in indexes, metric
