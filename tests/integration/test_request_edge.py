@@ -342,3 +342,47 @@ def test_projection_lists_are_bounded(users: Users, parameter: str) -> None:
     error(users.list(f"{parameter}=" + ",".join(["userName"] * 101)), 400, "invalidValue")
     error(users.list(f"{parameter}=" + "a" * 257), 400, "invalidValue")
     ok(users.list(f"{parameter}=" + ",".join(["userName"] * 100)))
+
+
+# --- found by the generated-input suite (tests/fuzz) ----------------------------------------------------------------
+
+
+def test_a_filter_on_an_empty_id_or_member_finds_nothing(users: Users, groups: Groups) -> None:
+    """`filter=id eq ""` and `members eq ""` were read as DynamoDB keys, which may not be empty: a 500."""
+    alice = users.create(user("alice@contoso.com"))
+    team = groups.create({"displayName": "Team", "members": [{"value": alice["id"]}]})
+    assert users.filter('id eq ""') == []
+    assert groups.filter(f'id eq "{team["id"]}" and members eq ""') == []
+    assert groups.filter('members eq ""') == []
+
+
+ESCAPED_SURROGATE = "\\ud800"  # the six characters `\ud800`: valid filter text, a JSON escape of a lone surrogate
+
+
+@pytest.mark.parametrize("text", [
+    f'id eq "{ESCAPED_SURROGATE}"',
+    f'userName eq "{ESCAPED_SURROGATE}"',
+    f'externalId eq "a{ESCAPED_SURROGATE}b"',
+    f'displayName co "{ESCAPED_SURROGATE}"',
+])
+def test_an_escaped_lone_surrogate_in_a_filter_is_a_400(users: Users, call, tenant: Tenant, text: str) -> None:
+    """A quoted filter value decoded to a lone surrogate reached the store as a key it could not encode: a 500.
+    Whether the filter comes in the query string or in a SearchRequest, it is now 400 invalidFilter."""
+    users.create(user("alice@contoso.com"))
+    error(users.list(f"filter={quote(text, safe='')}"), 400, "invalidFilter")
+    error(users.search({"schemas": [SEARCH_REQUEST], "filter": text}), 400, "invalidFilter")
+    error(call("POST", f"{tenant.base}/.search", body={"filter": text}, token=tenant.token), 400, "invalidFilter")
+
+
+def test_an_escaped_lone_surrogate_in_a_patch_path_filter_is_a_400(users: Users, groups: Groups) -> None:
+    """In a PATCH path's value filter the same value was a 500 on a group, and on a user a write DynamoDB refused,
+    retried eight times and answered 429, which Entra retries forever. Now 400 invalidPath, and nothing written."""
+    alice = users.create(user("alice@contoso.com", emails=[{"type": "work", "value": "alice@contoso.com"}]))
+    team = groups.create({"displayName": "Team", "members": [{"value": alice["id"]}]})
+    before = table_items()
+    error(users.patch(alice["id"], {"schemas": [PATCH_OP], "Operations": [
+        {"op": "replace", "path": f'emails[type eq "{ESCAPED_SURROGATE}"].value', "value": "x@contoso.com"}]}),
+        400, "invalidPath")
+    error(groups.patch(team["id"], {"schemas": [PATCH_OP], "Operations": [
+        {"op": "remove", "path": f'members[value eq "{ESCAPED_SURROGATE}"]'}]}), 400, "invalidPath")
+    assert table_items() == before

@@ -53,8 +53,9 @@ class GroupGone(Exception):
 MAX_TRANSACTION_ITEMS = 100
 BATCH_WRITE_ITEMS = 25
 BATCH_GET_KEYS = 100
-# DynamoDB refuses a sort key longer than this (ValidationException, a 500). User and group ids are sort keys, so a
-# longer one a client sends names no resource: never a user, never a member.
+# DynamoDB refuses a sort key longer than this (ValidationException, a 500), and an empty one. User and group ids
+# are sort keys, so a longer or empty one a client sends (`filter=id eq ""`, `members eq ""`) names no resource:
+# never a user, never a member.
 MAX_SORT_KEY_BYTES = 1024
 
 
@@ -63,7 +64,7 @@ MAX_ID_BYTES = 256
 
 
 def _keyable(resource_id: str) -> bool:
-    return len(resource_id.encode()) <= MAX_SORT_KEY_BYTES
+    return 0 < len(resource_id.encode()) <= MAX_SORT_KEY_BYTES
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ class Store:
     # -- reads ----------------------------------------------------------------------------------------------
 
     def get(self, idp_id: str, resource_type: str, resource_id: str) -> Stored | None:
-        if len(resource_id.encode()) > MAX_ID_BYTES:
-            return None  # not an id this service gave out (they are UUIDs): no need to ask DynamoDB
+        if not resource_id or len(resource_id.encode()) > MAX_ID_BYTES:
+            return None  # not an id this service gave out (they are UUIDs): no need to ask DynamoDB (which refuses "")
         item = self._get_item(resource_pk(idp_id, resource_type), resource_id)
         return _stored(item) if item else None
 

@@ -240,9 +240,17 @@ def parse_attr_path(text: str) -> AttrPath:
 def _value(kind: str, raw: str) -> Any:
     if kind == "string":
         try:
-            return json.loads(raw)
+            value = json.loads(raw)
         except ValueError:
             raise InvalidFilter("The filter has a badly escaped quoted string.") from None
+        # The edge refuses a filter holding a lone UTF-16 surrogate, but a quoted value may still write one as an
+        # escape (`"\\ud800"`), which json.loads decodes: such a value is no text, and reached the store as a key it
+        # cannot encode (a 500, or in a PATCH path filter a write retried into a 429).
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidFilter("The filter has a quoted string that is not Unicode text (a lone surrogate).") from None
+        return value
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
