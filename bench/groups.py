@@ -41,14 +41,16 @@ class Seeder:
     def __init__(self, idp_id: str) -> None:
         from scim_endpoint import store
         from scim_endpoint.resources import common
+        from scim_endpoint.store import memberships as member_keys
+        from scim_endpoint.store import resources as resource_keys
         from scim_endpoint.scim.resource_types import USER
         from scim_endpoint.scim.validation import normalize
 
         self.idp_id = idp_id
         self.store = store.store()
-        self._client = self.store._client
-        self._table = self.store._table
-        self._store_module, self._common = store, common
+        self._client = self.store.table.client
+        self._table = self.store.table.name
+        self._resource_keys, self._member_keys, self._common = resource_keys, member_keys, common
         # One canonical user, as POST /Users would keep it; each seeded user differs by its userName.
         self._template = normalize(USER, {"schemas": [CORE_USER], "userName": "x", "active": True})
         self.calls = 0
@@ -56,22 +58,22 @@ class Seeder:
     def users(self, count: int, prefix: str) -> list[str]:
         now = self._common.timestamp()
         ids = [str(uuid.uuid4()) for _ in range(count)]
-        pk = self._store_module.resource_pk(self.idp_id, "User")
-        stored = self._store_module.Stored
+        pk = self._resource_keys.resource_pk(self.idp_id, "User")
+        stored = self._resource_keys.Stored
         self._put_all(
             {"pk": {"S": pk}, "sk": {"S": user_id},
-             **self.store._record(stored(user_id, {**self._template, "userName": f"{prefix}{n}@contoso.com"},
+             **self.store.resources._record(stored(user_id, {**self._template, "userName": f"{prefix}{n}@contoso.com"},
                                          now, now, 1))}
             for n, user_id in enumerate(ids)
         )
         return ids
 
     def members(self, group_id: str, user_ids: list[str]) -> None:
-        """Membership items as `Store.change_members` writes them."""
-        pk = self._store_module.members_pk(self.idp_id, group_id)
+        """Membership items as the store writes them."""
+        pk = self._member_keys.members_pk(self.idp_id, group_id)
         self._put_all(
             {"pk": {"S": pk}, "sk": {"S": user_id}, "member": {"M": {"value": {"S": user_id}}},
-             "gsi1pk": {"S": self._store_module.member_of_pk(self.idp_id, user_id)}, "gsi1sk": {"S": group_id}}
+             "gsi1pk": {"S": self._member_keys.member_of_pk(self.idp_id, user_id)}, "gsi1sk": {"S": group_id}}
             for user_id in user_ids
         )
 
@@ -80,7 +82,7 @@ class Seeder:
             self.members(group_id, [user_id])
 
     def drop_members(self, group_id: str, user_ids: list[str]) -> None:
-        self.store.delete_members(self.idp_id, group_id, user_ids)
+        self.store.memberships.delete_members(self.idp_id, group_id, user_ids)
 
     def _put_all(self, items) -> None:
         batch: list[dict] = []
@@ -217,7 +219,7 @@ def main() -> None:
             return Measured(label, dict(s.meter.calls), [elapsed - s.meter.seconds]), elapsed
 
         cleanups = [cleanup_of(big), cleanup_of(empty)]
-        remaining = sum(1 for _ in seeder.store.member_ids(s.idp_id, big))
+        remaining = sum(1 for _ in seeder.store.memberships.member_ids(s.idp_id, big))
         assert remaining == 0, f"{remaining} memberships of the deleted group left"
 
         def delete_user(in_groups: int):

@@ -107,7 +107,7 @@ class Stack:
         handler = self._handler(route)
         response = handler(event, self._context(route.function, event["requestContext"]["requestId"]))
         if not self._attached:  # the clients exist once a first request has run
-            self.meter.attach(self._store.store()._client)
+            self.meter.attach(self._store.store().table.client)
             self.meter.attach(self._tenants.key_cache()._secrets.client)
             self._attached = True
         return response

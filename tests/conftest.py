@@ -316,7 +316,7 @@ def atomic_dynamodb(aws) -> Iterator[None]:
     that (as the local server does for its emulator), without ordering the handlers' own work."""
     from scim_endpoint import store
 
-    client = store.store()._client
+    client = store.store().table.client
     lock = threading.Lock()
     make_api_call = client._make_api_call
 

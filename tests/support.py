@@ -170,6 +170,29 @@ class Groups(Endpoint):
         return {m["value"] for m in self.members(group_id)}
 
 
+def member_ids(idp_id: str, group_id: str) -> list[str]:
+    """A group's members as the table holds them (strongly consistent)."""
+    from scim_endpoint.store import store
+
+    return list(store().memberships.member_ids(idp_id, group_id))
+
+
+def seed_member_items(idp_id: str, group_id: str, user_ids: list[str]) -> None:
+    """Membership items written straight into the table, in the store's own format, without any check (the users
+    need not exist): for scale tests and for the cleanup's orphans."""
+    from scim_endpoint.store import store
+    from scim_endpoint.store.memberships import member_of_pk, members_pk
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    requests = [{"PutRequest": {"Item": {
+        "pk": {"S": members_pk(idp_id, group_id)}, "sk": {"S": user_id},
+        "member": {"M": {"value": {"S": user_id}}},
+        "gsi1pk": {"S": member_of_pk(idp_id, user_id)}, "gsi1sk": {"S": group_id},
+    }}} for user_id in user_ids]
+    for start in range(0, len(requests), 25):
+        client.batch_write_item(RequestItems={store().table.name: requests[start : start + 25]})
+
+
 def table_items() -> list[dict]:
     """Every item of the table (moto's), all pages."""
     client = boto3.client("dynamodb", region_name=REGION)

@@ -1,4 +1,5 @@
-"""The table stream's consumer: deletes the membership items of removed groups and users."""
+"""The table stream's consumer: the memberships of removed groups and users, and memberships whose user or group is
+gone (scim_endpoint.cleanup). It reports the first record it could not handle, so Lambda retries from there."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -11,4 +12,5 @@ from scim_endpoint.store import store
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return cleanup.handle_records(store(), event.get("Records", []))
+    summary = cleanup.handle_records(store(), event.get("Records", []))
+    return {"batchItemFailures": summary["batchItemFailures"]}

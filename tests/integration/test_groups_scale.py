@@ -7,14 +7,14 @@ from urllib.parse import quote
 
 import pytest
 
-from scim_endpoint.resources import common
 from scim_endpoint import store as store_module
-from scim_endpoint.store import Store
+from scim_endpoint.resources import retry
+from scim_endpoint.store import DynamoStore
 from tests.conftest import Tenant, new_guid
 from tests.entra_requests import MEMBERSHIP_CHECK_FILTER
 from tests.integration.test_groups import group, remove_listed, seed_users, tut_add
 from tests.integration.test_users import patch_op, version
-from tests.support import Container, Groups, at_once, error, ok
+from tests.support import Container, Groups, at_once, error, ok, seed_member_items
 
 
 @pytest.fixture(autouse=True)
@@ -22,12 +22,12 @@ def _fast(fast_transactions) -> None:
     """Every test here writes thousands of items."""
 
 
-def store() -> Store:
+def store() -> DynamoStore:
     return store_module.store()
 
 
 def member_count(tenant: Tenant, group_id: str) -> int:
-    return sum(1 for _ in store().member_ids(tenant.idp_id, group_id))
+    return sum(1 for _ in store().memberships.member_ids(tenant.idp_id, group_id))
 
 
 # --- one PATCH, 1,000 members ---------------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ def test_one_patch_adds_and_removes_a_thousand_members(groups: Groups, tenant: T
     ids = seed_users(tenant, 1000)
     body = groups.create(group("Thousand"))
     groups.patched(body["id"], tut_add(*ids))
-    assert set(store().member_ids(tenant.idp_id, body["id"])) == set(ids)
+    assert set(store().memberships.member_ids(tenant.idp_id, body["id"])) == set(ids)
     assert groups.is_member(body["id"], ids[0]) and groups.is_member(body["id"], ids[-1])
     read = groups.read(body["id"])
     assert len(read["members"]) == 1000 and version(read) == 1
@@ -57,7 +57,7 @@ def test_a_thousand_adds_with_one_unknown_user_add_none(groups: Groups, tenant: 
     groups.patched(body["id"], tut_add(ids[0]))
     error(groups.patch(body["id"], patch_op({"op": "replace", "path": "members",
                                              "value": [{"value": m} for m in members]})), 400, "invalidValue")
-    assert list(store().member_ids(tenant.idp_id, body["id"])) == [ids[0]]
+    assert list(store().memberships.member_ids(tenant.idp_id, body["id"])) == [ids[0]]
 
 
 # --- many writers at once -------------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_ten_concurrent_patches_of_one_group_all_land(groups: Groups, tenant: Te
     results = at_once(len(containers), send)
 
     assert [r[0] if isinstance(r, tuple) else r for r in results] == [204] * 10, results
-    assert sorted(store().member_ids(tenant.idp_id, body["id"])) == sorted(ids)
+    assert sorted(store().memberships.member_ids(tenant.idp_id, body["id"])) == sorted(ids)
     assert version(groups.read(body["id"], "?excludedAttributes=members")) == 1
 
 
@@ -93,7 +93,7 @@ def test_ten_concurrent_mixed_patches_of_one_group(groups: Groups, tenant: Tenan
 
     results = at_once(len(containers), send)
     assert [r[0] if isinstance(r, tuple) else r for r in results] == [204] * 10, results
-    assert sorted(store().member_ids(tenant.idp_id, body["id"])) == sorted(ids[40:])
+    assert sorted(store().memberships.member_ids(tenant.idp_id, body["id"])) == sorted(ids[40:])
     assert groups.read(body["id"], "?excludedAttributes=members")["displayName"] == "Mixed renamed"
 
 
@@ -102,10 +102,10 @@ def test_a_transaction_conflict_is_retried(groups: Groups, tenant: Tenant, monke
     transaction checks): concurrent member PATCHes of one group. The change is written again, not a 500."""
     from botocore.exceptions import ClientError
 
-    monkeypatch.setattr(common, "RETRY_MAX_SECONDS", 0)
+    monkeypatch.setattr(retry, "RETRY_MAX_SECONDS", 0)
     alice, bob = seed_users(tenant, 2)
     body = groups.create(group("Conflicted"))
-    client = store()._client
+    client = store().table.client
     real = client._make_api_call
     conflicts = {"left": 2}
 
@@ -120,7 +120,7 @@ def test_a_transaction_conflict_is_retried(groups: Groups, tenant: Tenant, monke
     monkeypatch.setattr(client, "_make_api_call", conflicting)
     groups.patched(body["id"], tut_add(alice, bob))
     assert conflicts["left"] == 0
-    assert set(store().member_ids(tenant.idp_id, body["id"])) == {alice, bob}
+    assert set(store().memberships.member_ids(tenant.idp_id, body["id"])) == {alice, bob}
 
     # One that keeps conflicting: 429 with Retry-After, never a 500.
     conflicts["left"] = 10_000
@@ -128,7 +128,7 @@ def test_a_transaction_conflict_is_retried(groups: Groups, tenant: Tenant, monke
     assert status == 429, answer
     assert int(headers["retry-after"]) >= 1
     conflicts["left"] = 0
-    assert set(store().member_ids(tenant.idp_id, body["id"])) == {alice, bob}
+    assert set(store().memberships.member_ids(tenant.idp_id, body["id"])) == {alice, bob}
 
 
 # --- cost in DynamoDB calls -----------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class Calls:
 
     def __init__(self) -> None:
         self.names: list[str] = []
-        store()._client.meta.events.register("before-call.dynamodb", self._seen)
+        store().table.client.meta.events.register("before-call.dynamodb", self._seen)
 
     def _seen(self, model, **kwargs) -> None:
         self.names.append(model.name)
@@ -176,8 +176,7 @@ def test_request_costs_do_not_grow_with_the_group(groups: Groups, tenant: Tenant
     small = groups.create(group("Small", members=[{"value": alone}]))
     big = groups.create(group("Big"))
     # 2,000 member items for the big group, written straight through the store (these ids are no users).
-    store().change_members(tenant.idp_id, big["id"], [{"value": f"seeded-{n:05d}"} for n in range(2000)], [],
-                           check_users=False)
+    seed_member_items(tenant.idp_id, big["id"], [f"seeded-{n:05d}" for n in range(2000)])
     assert member_count(tenant, big["id"]) == 2000
 
     calls = Calls()

@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from scim_endpoint.store import Store
+from scim_endpoint.store.resources import DynamoResourceStore as Store
 from tests.conftest import Tenant, new_guid
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"

@@ -12,7 +12,8 @@ import boto3
 import pytest
 
 from scim_endpoint.scim.resource_types import GROUP, USER
-from scim_endpoint.store import Store, Stored
+from scim_endpoint.store import DynamoStore, Stored
+from scim_endpoint.store.resources import DynamoResourceStore
 from tests.conftest import REGION, TABLE_NAME, Tenant, new_guid
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -68,8 +69,8 @@ def assert_empty_list(result) -> None:
     assert body["itemsPerPage"] == 0
 
 
-def store() -> Store:
-    return Store(boto3.client("dynamodb", region_name=REGION), TABLE_NAME)
+def store() -> DynamoResourceStore:
+    return DynamoStore.over(boto3.client("dynamodb", region_name=REGION), TABLE_NAME).resources
 
 
 def insert_user(idp_id: str, user_id: str, user_name: str, external_id: str) -> None:

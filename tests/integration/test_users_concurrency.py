@@ -9,9 +9,9 @@ from typing import Any, Callable
 
 import pytest
 
-from scim_endpoint.resources import common
+from scim_endpoint.resources import common, retry
 from scim_endpoint.scim.resource_types import USER
-from scim_endpoint.store import Store
+from scim_endpoint.store.resources import DynamoResourceStore as Store
 from tests.conftest import Tenant
 from tests.integration.test_users import ENTERPRISE, entra_user, patch_op, user, version
 from tests.support import Container, Users, at_once, error, ok
@@ -136,7 +136,7 @@ def test_a_lost_delete_race_with_if_match_is_412(users: Users, monkeypatch) -> N
 
 
 def test_a_change_that_keeps_losing_is_429_not_500(users: Users, monkeypatch) -> None:
-    monkeypatch.setattr(common, "RETRY_MAX_SECONDS", 0)
+    monkeypatch.setattr(retry, "RETRY_MAX_SECONDS", 0)
     before = users.create(entra_user("busy@contoso.com"))
     attempts: list[int] = []
 
@@ -149,7 +149,7 @@ def test_a_change_that_keeps_losing_is_429_not_500(users: Users, monkeypatch) ->
     status, headers, body = users.patch(before["id"], patch_op({"op": "replace", "path": "nickName", "value": "x"}))
     assert status == 429, body
     assert int(headers["retry-after"]) >= 1
-    assert len(attempts) == common.MAX_ATTEMPTS
+    assert len(attempts) == retry.MAX_ATTEMPTS
     assert "nickName" not in users.read(before["id"])
 
 

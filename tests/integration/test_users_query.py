@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from scim_endpoint import store as store_module
+from scim_endpoint.store import resources as store_resources
 from tests.conftest import Tenant, new_guid
 from tests.integration.test_users import ENTERPRISE, SEARCH_REQUEST, patch_op, user
 from tests.support import LIST_RESPONSE, Users, error, ok
@@ -367,7 +368,7 @@ def test_root_search(users: Users, population: dict) -> None:
 
 def test_too_many_for_an_evaluated_filter_but_not_for_a_key_lookup(users: Users, monkeypatch,
                                                                    population: dict) -> None:
-    monkeypatch.setattr(store_module, "MAX_SCANNED_RESOURCES", 3)
+    monkeypatch.setattr(store_resources, "MAX_SCANNED_RESOURCES", 3)
     body = error(users.list("filter=userName+co+%22contoso%22"), 400, "tooMany")
     assert "3" in body["detail"]
     error(users.search({"filter": "active eq false"}), 400, "tooMany")
@@ -376,7 +377,7 @@ def test_too_many_for_an_evaluated_filter_but_not_for_a_key_lookup(users: Users,
     assert users.filter(f'id eq "{population["carol"]["id"]}"') == [population["carol"]]
     assert users.filter('userName eq "carol@contoso.com" and active eq false') == [population["carol"]]
     assert ok(users.list("count=0"))["totalResults"] == 5
-    monkeypatch.setattr(store_module, "MAX_SCANNED_RESOURCES", 5)
+    monkeypatch.setattr(store_resources, "MAX_SCANNED_RESOURCES", 5)
     assert names(users.filter("active eq false")) == {"carol", "eve"}
 
 
@@ -391,7 +392,7 @@ def dynamodb_calls(users: Users):
     def record(model, **kwargs) -> None:
         calls.append(model.name)
 
-    events = store_module.store()._client.meta.events
+    events = store_module.store().table.client.meta.events
     events.register("before-call.dynamodb", record)
     yield calls
     events.unregister("before-call.dynamodb", record)

@@ -1,5 +1,5 @@
 """The use cases of the SCIM resources: `users`, `groups` (side by side, the same operations), over `memberships`,
-with what they share in `common`; `search` spans both. Routes get them from `user_resources()` and
+with what they share in `common` and `retry`; `search` spans both. Routes get them from `user_resources()` and
 `group_resources()`, built once per container over the DynamoDB store."""
 
 from __future__ import annotations

@@ -1,17 +1,14 @@
 """What every resource type's use cases share: SCIM rules from `scim`, data from the store, the request's scope.
 
-Every change is conditional on the version it read. A client that sent `If-Match` gets 412 when its version is
-stale; without `If-Match`, a lost race (another change landed between our read and our write) is retried here,
-on the fresh version, so no change is lost and none is a 500. Nothing here knows a resource type by name: what is
-particular to users and groups is in `users.py` and `groups.py`, over `memberships.py`.
+Every change is one read and one conditional transaction, retried when it loses a race (`retry.py`), so no change
+is lost and none is a 500. Nothing here knows a resource type by name: what is particular to users and groups is in
+`users.py` and `groups.py`, over `memberships.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 import secrets
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,21 +17,16 @@ from itertools import islice
 from typing import Any
 
 from ..scim import filter as scim_filter
-from ..scim.errors import NotFound, NotModified, PreconditionFailed, Throttled
+from ..scim.errors import NotFound, NotModified, PreconditionFailed
 from ..scim.listing import fill_page, list_response
 from ..scim.paging import ListQuery
 from ..scim.projection import project
 from ..scim.representation import etag, etag_matches, representation
 from ..scim.resource_types import ResourceType, qualify_extensions
 from ..scope import RequestScope
-from ..store import Store, Stored, VersionConflict
-
-# Attempts at a change that keeps losing races to other writers before the client is told to retry (429).
-MAX_ATTEMPTS = 8
-# Before another attempt, a random wait of up to this, doubled at each loss (capped), so that writers who lost to
-# each other do not collide again at once: without it, one of ten simultaneous writers can lose eight times.
-RETRY_BASE_SECONDS = 0.005
-RETRY_MAX_SECONDS = 0.2
+from ..store import MemberWrites, Stored
+from ..store.interface import StoreInterface
+from .retry import retried
 
 
 @dataclass(frozen=True)
@@ -61,14 +53,14 @@ def shown(scope: RequestScope, resource_type: ResourceType, stored: Stored) -> S
     return Shown(show(scope, resource_type, stored), stored.version)
 
 
-def read(store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str) -> Stored:
-    stored = store.get(scope.idp_id, resource_type.name, resource_id)
+def read(store: StoreInterface, scope: RequestScope, resource_type: ResourceType, resource_id: str) -> Stored:
+    stored = store.resources.get(scope.idp_id, resource_type.name, resource_id)
     if stored is None:
         raise NotFound(f"{resource_type.name} {resource_id} not found.")
     return stored
 
 
-def get(store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str) -> Shown:
+def get(store: StoreInterface, scope: RequestScope, resource_type: ResourceType, resource_id: str) -> Shown:
     """GET of one resource; 304 when `If-None-Match` names its version."""
     stored = read(store, scope, resource_type, resource_id)
     if etag_matches(scope.if_none_match, stored.version):
@@ -92,7 +84,7 @@ Enrich = Callable[[dict], dict]
 
 
 def matching(
-    store: Store, scope: RequestScope, resource_type: ResourceType, expr: scim_filter.Filter | None,
+    store: StoreInterface, scope: RequestScope, resource_type: ResourceType, expr: scim_filter.Filter | None,
     enrich: Enrich | None = None,
 ) -> Iterator[dict]:
     """The tenant's resources of a type that match `expr`, shown. Equality on `id` or a unique attribute (alone or
@@ -104,7 +96,7 @@ def matching(
         found = _lookup(store, scope.idp_id, resource_type, lookup)
         candidates: Iterable[Stored] = [found] if found is not None else []
     else:
-        candidates = store.scan_tenant(scope.idp_id, resource_type.name)
+        candidates = store.resources.scan_tenant(scope.idp_id, resource_type.name)
     for stored in candidates:
         resource = show(scope, resource_type, stored)
         if enrich is not None:
@@ -114,14 +106,14 @@ def matching(
 
 
 def search(
-    store: Store, scope: RequestScope, resource_type: ResourceType, query: ListQuery,
+    store: StoreInterface, scope: RequestScope, resource_type: ResourceType, query: ListQuery,
     enrich: Enrich | None = None, complete: Enrich | None = None,
 ) -> dict:
     """A ListResponse page of the tenant's resources that match the query's filter. `enrich` adds what the filter
     needs; `complete` what the response shows beyond the resource's item (only for the resources on the page)."""
     if query.filter is None:
         # No filter: count with a COUNT query, and read only up to the end of the page asked for.
-        total = store.count(scope.idp_id, resource_type.name)
+        total = store.resources.count(scope.idp_id, resource_type.name)
         if query.start_index > total:
             return list_response([], total_results=total, start_index=query.start_index)
         candidates = matching(store, scope, resource_type, None)
@@ -163,15 +155,15 @@ def _key_lookup(expr: scim_filter.Filter, resource_type: ResourceType) -> scim_f
     return None
 
 
-def _lookup(store: Store, idp_id: str, resource_type: ResourceType, expr: scim_filter.Compare) -> Stored | None:
+def _lookup(store: StoreInterface, idp_id: str, resource_type: ResourceType, expr: scim_filter.Compare) -> Stored | None:
     """The resource the equality names, trying each reading of the value (see `Compare.spaced`)."""
     for reading in expr.readings():
         value = reading.value if isinstance(reading.value, str) else reading.raw
         if expr.path.attr.lower() == "id":
-            found = store.get(idp_id, resource_type.name, value)
+            found = store.resources.get(idp_id, resource_type.name, value)
         else:
             attribute = resource_type.unique_attribute(expr.path.attr)
-            found = store.find_unique(
+            found = store.resources.find_unique(
                 idp_id, resource_type.name, attribute, resource_type.value_key(attribute, value)
             )
         if found is not None:
@@ -185,67 +177,67 @@ def _lookup(store: Store, idp_id: str, resource_type: ResourceType, expr: scim_f
 Change = Callable[[Stored], "tuple[dict, str | None]"]
 
 
-def create(store: Store, scope: RequestScope, resource_type: ResourceType, attributes: dict) -> Shown:
-    """Write a new resource (attributes in canonical form); 409 when a unique value is taken."""
+def new_resource(attributes: dict) -> Stored:
+    """A resource about to be created (attributes in canonical form; a password is kept as its hash)."""
     attributes = dict(attributes)
     password = attributes.pop("password", None)
     now = timestamp()
-    stored = Stored(str(uuid.uuid4()), attributes, now, now, 1, hash_password(password))
-    store.create(scope.idp_id, resource_type.name, stored, unique_keys(resource_type, attributes))
+    return Stored(str(uuid.uuid4()), attributes, now, now, 1, hash_password(password))
+
+
+def create(store: StoreInterface, scope: RequestScope, resource_type: ResourceType, attributes: dict,
+           members: MemberWrites | None = None) -> Shown:
+    """Write a new resource (and for a group its first members, in the same transaction); 409 when a unique value
+    is taken."""
+    stored = new_resource(attributes)
+    keys = unique_keys(resource_type, stored.attributes)
+    retried(scope, f"the {resource_type.name.lower()}",
+            lambda: store.resources.create(scope.idp_id, resource_type.name, stored, keys, members))
     return shown(scope, resource_type, stored)
 
 
+def changed(current: Stored, attributes: dict, password: str | None) -> Stored | None:
+    """The next version of `current` with these attributes, or None when nothing would change."""
+    if attributes == current.attributes and password == current.password:
+        return None
+    return Stored(current.id, attributes, current.created, timestamp(), current.version + 1, password)
+
+
 def change(
-    store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str, compute: Change,
+    store: StoreInterface, scope: RequestScope, resource_type: ResourceType, resource_id: str, compute: Change,
 ) -> Shown:
     """Read, `compute` the new state, write it conditionally on the version read; retried when the race is lost."""
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> Shown:
         current = read(store, scope, resource_type, resource_id)
         check_if_match(scope.if_match, current.version)
-        attributes, password = compute(current)
-        if attributes == current.attributes and password == current.password:
+        new = changed(current, *compute(current))
+        if new is None:
             return shown(scope, resource_type, current)  # nothing changes: no write, same version
-        new = Stored(current.id, attributes, current.created, timestamp(), current.version + 1, password)
-        try:
-            store.update(
-                scope.idp_id, resource_type.name, current, new,
-                unique_keys(resource_type, current.attributes), unique_keys(resource_type, attributes),
-            )
-            return Shown(show(scope, resource_type, new), new.version, previous=current.attributes)
-        except VersionConflict:
-            lost_race(scope, attempt)
-    raise Throttled("The resource is changing too often to update now; retry.", retry_after=1)
+        store.resources.update(
+            scope.idp_id, resource_type.name, current, new,
+            unique_keys(resource_type, current.attributes), unique_keys(resource_type, new.attributes),
+        )
+        return Shown(show(scope, resource_type, new), new.version, previous=current.attributes)
+
+    return retried(scope, f"the {resource_type.name.lower()}", attempt)
 
 
 def delete(
-    store: Store, scope: RequestScope, resource_type: ResourceType, resource_id: str,
-    before: Callable[[Stored], None] | None = None,
+    store: StoreInterface, scope: RequestScope, resource_type: ResourceType, resource_id: str,
+    memberships_of: Callable[[Stored], list[str]] | None = None,
 ) -> None:
-    """Delete a resource and its guards; `before(current)` runs once it is read and its If-Match checked."""
-    for attempt in range(MAX_ATTEMPTS):
+    """Delete a resource and its guards, conditionally on the version read (If-Match honoured) — and, for a user,
+    the memberships `memberships_of(current)` names, in the same transaction."""
+
+    def attempt() -> None:
         current = read(store, scope, resource_type, resource_id)
         check_if_match(scope.if_match, current.version)
-        if before is not None:
-            before(current)
-        try:
-            store.delete(scope.idp_id, resource_type.name, current, unique_keys(resource_type, current.attributes))
-            return
-        except VersionConflict:
-            lost_race(scope, attempt)
-    raise Throttled("The resource is changing too often to delete now; retry.", retry_after=1)
+        groups = memberships_of(current) if memberships_of is not None else []
+        store.resources.delete(scope.idp_id, resource_type.name, current,
+                               unique_keys(resource_type, current.attributes), groups)
 
-
-def lost_race(scope: RequestScope, attempt: int) -> None:
-    """Another writer changed the resource between our read and our write: 412 for a client that named a version,
-    else wait a little before the next attempt."""
-    if scope.if_match is not None:
-        raise PreconditionFailed("The resource changed since the version in If-Match.")
-    back_off(attempt)
-
-
-def back_off(attempt: int) -> None:
-    if attempt + 1 < MAX_ATTEMPTS:
-        time.sleep(random.uniform(0, min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**attempt)))
+    retried(scope, f"the {resource_type.name.lower()}", attempt)
 
 
 def check_if_match(if_match: str | None, version: int) -> None:

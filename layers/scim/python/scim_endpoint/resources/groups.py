@@ -3,53 +3,72 @@ holds its attributes; its members are items of their own (`memberships.py`), so 
 renaming, reading a group without its members, and checking one membership cost the same in a group of 100,000
 members as in an empty one. Membership changes do not change the group's `meta.version`: concurrent member changes
 never conflict with each other (docs/groups.md).
+
+A change of a group's attributes and members (PUT, or a PATCH with both) reads the group once, applies the change
+once, and commits: in one transaction when it fits (all or nothing), else its members in steps, each conditional on
+the version read, and its own attributes last, so a failure leaves the group's attributes unchanged and a retry of
+the same request finishes the job (docs/groups.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from .. import observability
 from ..scim import membership
 from ..scim import patch as scim_patch
+from ..scim.errors import InvalidValue, PreconditionFailed
 from ..scim.filter import Filter
 from ..scim.paging import ListQuery
 from ..scim.projection import returns
 from ..scim.resource_types import GROUP
 from ..scim.validation import normalize
 from ..scope import RequestScope
-from ..store import Store, Stored
+from ..store import MemberWrites, Stored, UnknownMember
+from ..store.interface import StoreInterface
 from . import common
 from .common import Shown
-from .memberships import Memberships, member_filter_ids
+from .memberships import Memberships, count_member_changes, fits, member_filter_ids
+from .retry import retried
 
-# Above this many additions in one request, users are checked up front (BatchGetItem) so that an unknown one
-# changes nothing; below it, each transaction checks its own users.
-_CHECKED_IN_TRANSACTION = 49
+# What a change computes from the group as read: its new attributes, and the members to add and to remove.
+Attributes = Callable[[Stored], dict]
+MemberChanges = Callable[[Stored], "tuple[list[dict], list[str]]"]
 
 
 class Groups:
     resource_type = GROUP
 
-    def __init__(self, store: Store, memberships: Memberships):
+    def __init__(self, store: StoreInterface, memberships: Memberships):
         self._store = store
         self._memberships = memberships
 
     def create(self, scope: RequestScope, body: Any) -> Shown:
         members = _members_in(body)
         attributes = normalize(GROUP, _without_members(body))
-        checked = len(members) > _CHECKED_IN_TRANSACTION
-        if checked:
-            self._memberships.check_users(scope, members)
-        created = common.create(self._store, scope, GROUP, attributes)
-        if members:
+        stored = common.new_resource(attributes)
+        keys = common.unique_keys(GROUP, stored.attributes)
+        writes = MemberWrites(stored.id, members, [], group_checked=True)
+        if fits(writes, also=self._store.resources.create_size(keys)):
             try:
-                self._memberships.change(scope, created.body["id"], members, [], checked)
+                retried(scope, "the group", lambda: self._store.resources.create(
+                    scope.idp_id, GROUP.name, stored, keys, writes if members else None))
+            except UnknownMember as error:
+                raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
+            count_member_changes(stored.id, members, [])
+        else:
+            # Too many members for one transaction: the group, then its members in steps; if they fail, nothing of
+            # the group may stay (its member items go with it, by the stream's cleanup).
+            self._memberships.check_users(scope, members)
+            retried(scope, "the group", lambda: self._store.resources.create(scope.idp_id, GROUP.name, stored, keys))
+            try:
+                self._memberships.write_steps(scope, stored.id, members, [], group_version=None)
             except Exception:
-                # Nothing of the group may stay (an unknown member, or DynamoDB failing us): take it back first.
-                common.delete(self._store, dataclasses.replace(scope, if_match=None), GROUP, created.body["id"])
+                common.delete(self._store, dataclasses.replace(scope, if_match=None), GROUP, stored.id)
                 raise
+        created = common.shown(scope, GROUP, stored)
         observability.count("GroupsCreated")
         observability.record_change("Group", created.body["id"], None, created.body)
         return self._with_members(scope, created) if members else created
@@ -84,50 +103,32 @@ class Groups:
 
     def replace(self, scope: RequestScope, group_id: str, body: Any) -> Shown:
         """PUT: the attributes and the member list become what was sent."""
-        members = _members_in(body)
+        wanted = {member["value"]: member for member in _members_in(body)}
         attributes = normalize(GROUP, _without_members(body))
-        self._memberships.check_users(scope, members)
-        replaced = _counted(common.change(self._store, scope, GROUP, group_id, lambda current: (attributes, None)))
-        wanted = {m["value"] for m in members}
-        removes = [user_id for user_id in self._memberships.member_ids(scope, group_id) if user_id not in wanted]
-        self._memberships.change(scope, group_id, members, removes, checked=True)
+
+        def member_changes(current: Stored) -> tuple[list[dict], list[str]]:
+            now = {m["value"]: m for m in self._memberships.members(scope, group_id, limit=None)}
+            return [m for user_id, m in wanted.items() if now.get(user_id) != m], [u for u in now if u not in wanted]
+
+        replaced = _counted(self._change(scope, group_id, lambda current: attributes, member_changes))
         return self._with_members(scope, replaced)
 
     def patch(self, scope: RequestScope, group_id: str, body: Any) -> None:
-        """PATCH, answered 204 (as Entra's documentation recommends for groups): operations on the group's attributes
-        (one conditional write, as for users), then on its members.
-
-        Everything is checked before anything is written: attribute operations are applied to a copy and validated,
-        and when members are added together with attribute changes, or more than one transaction's worth of them, the
-        users are checked up front. A member-only PATCH is one transaction per 49 additions or 99 removals, and no
-        read.
-        """
+        """PATCH, answered 204 (as Entra's documentation recommends for groups). Everything is checked before anything
+        is written (the operations are parsed and validated first). Operations on the group's own attributes only: one
+        read and one conditional write, as for users. On members only (Entra's usual PATCH): no read, one transaction
+        per 49 additions or 99 removals, each checking the group and the users it adds. Both: one read, then
+        `_change`."""
         attributes_patch, plan = membership.split(GROUP, body)
         if not plan:
-            _counted(self._patch_attributes(scope, group_id, attributes_patch))
+            _counted(self._change(scope, group_id, _patched(scope, attributes_patch), _no_member_changes))
             return
-        if attributes_patch is not None or scope.if_match is not None:
-            current = common.read(self._store, scope, GROUP, group_id)
-            common.check_if_match(scope.if_match, current.version)
-            if attributes_patch is not None:
-                # raises before anything is written
-                scim_patch.apply(GROUP, common.show(scope, GROUP, current), attributes_patch)
-        adds, removes = plan.resolve(lambda: self._memberships.members(scope, group_id, limit=None))
-        checked = bool(adds) and (attributes_patch is not None or len(adds) > _CHECKED_IN_TRANSACTION)
-        if checked:
-            self._memberships.check_users(scope, adds)
-        if attributes_patch is not None:
-            _counted(self._patch_attributes(scope, group_id, attributes_patch))
-        if not adds and not removes:
-            common.read(self._store, scope, GROUP, group_id)  # nothing to write, but the group must exist
+        if attributes_patch is None and scope.if_match is None:
+            self._change_members(scope, group_id, plan)
             return
-        self._memberships.change(scope, group_id, adds, removes, checked)
-
-    def _patch_attributes(self, scope: RequestScope, group_id: str, operations: Any) -> Shown:
-        def compute(current: Stored) -> tuple[dict, str | None]:
-            return scim_patch.apply(GROUP, common.show(scope, GROUP, current), operations), None
-
-        return common.change(self._store, scope, GROUP, group_id, compute)
+        attributes_of = _patched(scope, attributes_patch) if attributes_patch is not None else _unchanged
+        _counted(self._change(scope, group_id, attributes_of,
+                              lambda current: plan.resolve(lambda: self._memberships.members(scope, group_id, None))))
 
     def delete(self, scope: RequestScope, group_id: str) -> None:
         """The group and its guards go in one transaction: from then on it is gone for every reader. Its member items
@@ -136,8 +137,84 @@ class Groups:
         observability.count("GroupsDeleted")
         observability.record_change("Group", group_id, None, None)
 
+    # -- committing a change -------------------------------------------------------------------------------------
+
+    def _change_members(self, scope: RequestScope, group_id: str, plan: membership.MemberPlan) -> None:
+        """Members only, without reading the group: each transaction checks that it exists."""
+        adds, removes = plan.resolve(lambda: self._memberships.members(scope, group_id, limit=None))
+        writes = MemberWrites(group_id, adds, removes)
+        if not adds and not removes:
+            common.read(self._store, scope, GROUP, group_id)  # nothing to write, but the group must exist
+        elif fits(writes):
+            retried(scope, "the group's members", lambda: self._memberships.write(scope, writes))
+        else:
+            self._memberships.check_users(scope, adds)
+            self._memberships.write_steps(scope, group_id, adds, removes, group_version=None)
+
+    def _change(self, scope: RequestScope, group_id: str, attributes_of: Attributes,
+                member_changes: MemberChanges) -> Shown:
+        """One read, the change computed once, then one transaction when it fits; else the members in steps (each
+        conditional on the version read) and the attributes last. Retried on a lost race; with If-Match a 412 that
+        says what was written."""
+        steps_written = False
+
+        def precondition_failed() -> PreconditionFailed:
+            detail = "The group changed since the version in If-Match."
+            if steps_written:
+                detail += " Some of its member changes were written; its own attributes were not."
+            return PreconditionFailed(detail)
+
+        def attempt() -> Shown:
+            nonlocal steps_written
+            current = common.read(self._store, scope, GROUP, group_id)
+            common.check_if_match(scope.if_match, current.version)
+            new = common.changed(current, attributes_of(current), current.password)
+            adds, removes = member_changes(current)
+            keys = common.unique_keys(GROUP, current.attributes)
+            new_keys = common.unique_keys(GROUP, new.attributes) if new is not None else keys
+            if new is not None:
+                writes = MemberWrites(group_id, adds, removes, group_checked=True)
+                if fits(writes, also=self._store.resources.update_size(keys, new_keys)):
+                    try:
+                        self._store.resources.update(scope.idp_id, GROUP.name, current, new, keys, new_keys,
+                                                     writes if adds or removes else None)
+                    except UnknownMember as error:
+                        raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
+                    count_member_changes(group_id, adds, removes)
+                    return Shown(common.show(scope, GROUP, new), new.version, previous=current.attributes)
+            elif not adds and not removes:
+                return common.shown(scope, GROUP, current)  # nothing changes: no write, same version
+            else:
+                writes = MemberWrites(group_id, adds, removes, group_version=current.version)
+                if fits(writes):
+                    self._memberships.write(scope, writes)
+                    return common.shown(scope, GROUP, current)
+            # Too large for one transaction: the members in steps, each conditional on the version read, then the
+            # group's own attributes, conditional on it too. A failure leaves the attributes as they were.
+            self._memberships.check_users(scope, adds)
+            self._memberships.write_steps(scope, group_id, adds, removes, group_version=current.version)
+            steps_written = True
+            if new is None:
+                return common.shown(scope, GROUP, current)
+            self._store.resources.update(scope.idp_id, GROUP.name, current, new, keys, new_keys)
+            return Shown(common.show(scope, GROUP, new), new.version, previous=current.attributes)
+
+        return retried(scope, "the group", attempt, precondition_failed)
+
     def _with_members(self, scope: RequestScope, found: Shown) -> Shown:
         return common.with_attribute(found, "members", self._memberships.members(scope, found.body["id"]))
+
+
+def _patched(scope: RequestScope, operations: Any) -> Attributes:
+    return lambda current: scim_patch.apply(GROUP, common.show(scope, GROUP, current), operations)
+
+
+def _unchanged(current: Stored) -> dict:
+    return current.attributes
+
+
+def _no_member_changes(current: Stored) -> tuple[list[dict], list[str]]:
+    return [], []
 
 
 def _members_in(body: Any) -> list[dict]:

@@ -13,7 +13,8 @@ from ..scim.projection import returns
 from ..scim.resource_types import USER
 from ..scim.validation import normalize
 from ..scope import RequestScope
-from ..store import Store, Stored
+from ..store import Stored
+from ..store.interface import MAX_TRANSACTION_ACTIONS, StoreInterface
 from . import common
 from .common import Shown
 from .memberships import Memberships
@@ -22,7 +23,7 @@ from .memberships import Memberships
 class Users:
     resource_type = USER
 
-    def __init__(self, store: Store, memberships: Memberships):
+    def __init__(self, store: StoreInterface, memberships: Memberships):
         self._store = store
         self._memberships = memberships
 
@@ -66,11 +67,16 @@ class Users:
         return _counted(common.change(self._store, scope, USER, user_id, compute))
 
     def delete(self, scope: RequestScope, user_id: str) -> None:
-        """Leave every group, then go. Leaving first means a failure part-way leaves a user who still exists (a retry
-        finishes the job), never a member who does not; a membership added in between is swept by the cleanup
-        function when the user's item goes (docs/groups.md)."""
-        common.delete(self._store, scope, USER, user_id,
-                      before=lambda current: self._memberships.leave_all(scope, user_id))
+        """The user, its guards and its memberships go in one transaction, conditional on the version read (so a
+        412 or a lost race leaves the user and every membership as they were). The memberships are those the inverse
+        index shows, as many as fit; the others, and any the eventually consistent index did not show yet, are
+        deleted by the cleanup function when the stream reports the user's removal (docs/groups.md)."""
+
+        def memberships_of(current: Stored) -> list[str]:
+            room = MAX_TRANSACTION_ACTIONS - 1 - len(common.unique_keys(USER, current.attributes))
+            return self._memberships.group_ids_of(scope, user_id)[:room]
+
+        common.delete(self._store, scope, USER, user_id, memberships_of)
         observability.count("UsersDeleted")
         observability.record_change("User", user_id, None, None)
 

@@ -1,0 +1,48 @@
+"""The store: the only code that talks to DynamoDB (one table), in two halves over it — `resources` (users, groups
+and their uniqueness guards) and `memberships` (one item per member, and the inverse index) — sharing `table`, which
+makes the calls and turns AWS errors and transaction cancellations into domain errors.
+
+What the use cases call is `interface.StoreInterface`; tests give them an in-memory implementation of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .memberships import DynamoMembershipStore, MemberWrites
+from .resources import DynamoResourceStore, Stored
+from .table import Contention, GroupGone, Table, UnknownMember, VersionConflict
+
+__all__ = [
+    "Contention", "DynamoStore", "GroupGone", "MemberWrites", "Stored", "UnknownMember", "VersionConflict",
+    "dynamodb_client", "store",
+]
+
+
+@dataclass(frozen=True)
+class DynamoStore:
+    resources: DynamoResourceStore
+    memberships: DynamoMembershipStore
+    table: Table
+
+    @classmethod
+    def over(cls, client: Any, table_name: str) -> DynamoStore:
+        table = Table(client, table_name)
+        return cls(DynamoResourceStore(table), DynamoMembershipStore(table), table)
+
+
+def dynamodb_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("dynamodb", config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard"}))
+
+
+@cache
+def store() -> DynamoStore:
+    """The container's store, built on first use from the settings."""
+    from ..config import settings
+
+    return DynamoStore.over(dynamodb_client(), settings().table_name)
