@@ -12,7 +12,7 @@ PORT ?= 3000
 TENANTS ?= 1
 CREDENTIALS_FILE ?=
 
-.PHONY: run test lint build bench dashboard venv clean
+.PHONY: run test test-fast lint build bench dashboard venv clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The fast middle of the pyramid: the pure SCIM rules and the use cases against the in-memory store (seconds).
+test-fast: $(STAMP)
+	$(BIN)/pytest tests/unit tests/usecases tests/store -k "not dynamodb"
 
 lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml

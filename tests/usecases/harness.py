@@ -1,7 +1,8 @@
 """The race and fault harness: the write use cases run against the in-memory store, either two at a time interleaved
 at every store-call boundary (every order the two can take), or one at a time with a fault injected at each of its
-store calls. After each run the table's stream is handed to the cleanup consumer (as in AWS, once writes stop), and
-the invariants are checked:
+store calls. The table's stream is handed to the cleanup consumer as soon as each write lands (the quickest a
+consumer can be, which is what exposes a write landing after the cleanup it needed), and once more when writes stop;
+then the invariants are checked:
 
 - no membership of a missing user or group;
 - no guard without its resource, no resource without its guards;
@@ -45,18 +46,44 @@ class World:
     """A fresh store with its use cases."""
 
     store: FakeStore = field(default_factory=FakeStore)
+    _local: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         memberships = Memberships(self.store)
         self.users = Users(self.store, memberships)
         self.groups = Groups(self.store, memberships)
 
+    def touch_all(self) -> None:
+        """Another writer changes every resource (its version moves on, its attributes stay): what makes the next
+        conditional write lose its race for real."""
+        state = self.store.state
+        with state.lock:
+            for key, stored in list(state.resources.items()):
+                state.resources[key] = dataclasses.replace(stored, version=stored.version + 1)
+
     def cleanup(self) -> None:
-        """What the table's stream runs once writes stop: every record, until there are none (deleting memberships
-        emits records too)."""
-        while records := self.store.state.take_stream():
-            summary = cleanup.handle_records(self.store, records)
-            assert summary["batchItemFailures"] == []
+        """What the table's stream runs: every record, until there are none (deleting memberships emits records
+        too). The consumer's own store calls are no boundaries of the requests'."""
+        self._local.cleaning = True
+        try:
+            while records := self.store.state.take_stream():
+                summary = cleanup.handle_records(self.store, records)
+                assert summary["batchItemFailures"] == []
+        finally:
+            self._local.cleaning = False
+
+    def hooked(self, boundary: Callable[[str], None]) -> Callable[[str], None]:
+        """A store hook: `boundary` at each call of a request; after each write, the stream's consumer at once."""
+
+        def hook(name: str) -> None:
+            if getattr(self._local, "cleaning", False):
+                return
+            if name.endswith(":written"):
+                self.cleanup()
+                return
+            boundary(name)
+
+        return hook
 
     # -- reading the end state ---------------------------------------------------------------------------------
 
@@ -121,8 +148,6 @@ class Scheduler:
         self._local = threading.local()
 
     def hook(self, name: str) -> None:
-        if name.endswith(":written"):
-            return
         me = self._local.index
         with self._condition:
             self._waiting.add(me)
@@ -189,7 +214,7 @@ def explore(setup: Callable[[World], Any], first: Callable[[World, Any], Callabl
         world.store.state.take_stream()
         world.cleanup()
         scheduler = Scheduler(choices)
-        world.store.state.hook = scheduler.hook
+        world.store.state.hook = world.hooked(scheduler.hook)
         a, b = first(world, given), second(world, given)
         results = scheduler.run([lambda: outcome(a), lambda: outcome(b)])
         world.store.state.hook = None
@@ -211,47 +236,41 @@ def explore(setup: Callable[[World], Any], first: Callable[[World, Any], Callabl
 
 # --- faults -------------------------------------------------------------------------------------------------------
 
+# A failed condition (another writer changed what was read, for real), another transaction holding an item,
+# throttling, and a timeout after DynamoDB applied the write.
 FAULTS = ("condition", "contention", "throttling", "timeout-after-write")
-
-
-def fault_error(kind: str, call: str) -> BaseException:
-    from scim_endpoint.scim.errors import ServiceUnavailable, Throttled
-    from scim_endpoint.store import Contention, GroupGone, VersionConflict
-    from scim_endpoint.scim.errors import Conflict
-
-    if kind == "condition":
-        return {"create": Conflict("A resource with this userName already exists."),
-                "write": GroupGone()}.get(call, VersionConflict())
-    if kind == "contention":
-        return Contention()
-    if kind == "throttling":
-        return Throttled()
-    return ServiceUnavailable()
-
-
-WRITES = {"create", "update", "delete", "write"}
+WRITES = {"update", "delete", "write"}  # the writes that are conditional on what was read
 
 
 class Injector:
-    """Raises `kind` at the `target`-th store call of a run (or, for a timeout after the write, once the `target`-th
-    write has been applied)."""
+    """Makes the `target`-th store call of its kind fail (for a timeout after the write: the `target`-th write, once
+    applied)."""
 
-    def __init__(self, kind: str, target: int):
-        self.kind, self.target = kind, target
+    def __init__(self, world: World, kind: str, target: int):
+        self.world, self.kind, self.target = world, kind, target
         self.seen = 0
         self.fired = False
 
     def hook(self, name: str) -> None:
+        from scim_endpoint.scim.errors import ServiceUnavailable, Throttled
+        from scim_endpoint.store import Contention
+
         written = name.endswith(":written")
         call = name.removesuffix(":written")
         if written != (self.kind == "timeout-after-write"):
             return
-        if self.kind in ("condition", "contention", "timeout-after-write") and call not in WRITES:
+        if self.kind == "condition" and call not in WRITES:
+            return
+        if self.kind in ("contention", "timeout-after-write") and call not in WRITES | {"create"}:
             return
         self.seen += 1
-        if self.seen == self.target and not self.fired:
-            self.fired = True
-            raise fault_error(self.kind, call)
+        if self.seen != self.target or self.fired:
+            return
+        self.fired = True
+        if self.kind == "condition":
+            self.world.touch_all()
+            return
+        raise {"contention": Contention(), "throttling": Throttled()}.get(self.kind, ServiceUnavailable())
 
 
 def with_faults(setup: Callable[[World], Any], operation: Callable[[World, Any], Callable[[], Any]],
@@ -267,7 +286,7 @@ def with_faults(setup: Callable[[World], Any], operation: Callable[[World, Any],
             given = setup(world)
             world.cleanup()
             before = world.store.state.snapshot()
-            injector = Injector(kind, target)
+            injector = Injector(world, kind, target)
             world.store.state.hook = injector.hook
             result = outcome(operation(world, given))
             world.store.state.hook = None

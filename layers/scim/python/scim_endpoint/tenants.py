@@ -8,8 +8,6 @@ that stops us reading the secret is `ServiceUnavailable` (the caller fails close
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 import uuid

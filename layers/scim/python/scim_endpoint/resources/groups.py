@@ -83,11 +83,11 @@ class Groups:
     def search(self, scope: RequestScope, query: ListQuery) -> dict:
         """A ListResponse of groups; each carries its members unless they are excluded (Entra always excludes them),
         read only for the groups that make the page."""
-        complete = None
-        if returns("members", query.attributes, query.excluded_attributes):
-            def complete(resource: dict) -> dict:
-                members = self._memberships.members(scope, resource["id"])
-                return {**resource, "members": members} if members else resource
+        def with_members(resource: dict) -> dict:
+            members = self._memberships.members(scope, resource["id"])
+            return {**resource, "members": members} if members else resource
+
+        complete = with_members if returns("members", query.attributes, query.excluded_attributes) else None
         return common.search(self._store, scope, GROUP, query, enrich=self._enrich_for(scope, query.filter),
                              complete=complete)
 
