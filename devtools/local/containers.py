@@ -7,9 +7,12 @@ the function's module (its own resolver). Two things the runtime keeps per proce
 - Powertools keeps the event being resolved on the class `BaseRouter`, shared by every resolver of the process, so
   one container could route another's request: each resolver keeps its own event (a container serves one request
   at a time, so its resolver's attribute is its request's);
-- the count of DynamoDB calls a request made (its log line says how many) is kept per thread.
+- the count of DynamoDB calls a request made (its log line says how many) is kept per thread;
+- Powertools' metrics are one set per process, flushed at the end of each invocation: adding to the set and
+  flushing it take one lock, so one container's flush never meets another's half-made set (its metrics may go out
+  in another container's flush, which changes no total).
 
-`isolate()` does both, once; the runtime package carries no code for this.
+`isolate()` does these, once; the runtime package carries no code for this.
 """
 
 from __future__ import annotations
@@ -37,4 +40,19 @@ def isolate() -> None:
 
     ApiGatewayResolver.resolve = resolve  # type: ignore[method-assign]
     observability._calls = threading.local()
+    _serialize_metrics()
     _installed = True
+
+
+def _serialize_metrics() -> None:
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    lock = threading.RLock()
+    for name in ("add_metric", "flush_metrics", "clear_metrics"):
+        shared = getattr(AmazonCloudWatchEMFProvider, name)
+
+        def locked(self: Any, *args: Any, _shared: Any = shared, **kwargs: Any) -> Any:
+            with lock:
+                return _shared(self, *args, **kwargs)
+
+        setattr(AmazonCloudWatchEMFProvider, name, locked)
