@@ -35,6 +35,9 @@ class Target:
     # Where the functions' log lines are: a deployed stack's log groups, or the local server's file.
     log_groups: tuple[str, ...] = ()
     log_file: str | None = None
+    # The table, and the cleanup's dead-letter queue (for redrive-cleanup).
+    table_name: str | None = None
+    dead_letter_queue_url: str | None = None
 
     def tenant_url(self, idp_id: str) -> str:
         return f"{self.api_base_url.rstrip('/')}/v1/scim/{idp_id}"
@@ -51,6 +54,8 @@ def _local_target(port: int) -> Target:
         secrets_prefix=state["secrets_prefix"],
         api_base_url=state["api_base_url"],
         log_file=state.get("log_file"),
+        table_name=state.get("table_name"),
+        dead_letter_queue_url=state.get("dead_letter_queue_url"),
         client_options={
             "endpoint_url": state["aws_endpoint_url"],
             "region_name": state["region"],
@@ -67,7 +72,8 @@ def _stack_target(stack: str, region: str | None) -> Target:
     described = boto3.client("cloudformation", **options).describe_stacks(StackName=stack)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     log_groups = tuple(f"/aws/lambda/{stack}/{name}" for name in ("users", "groups"))
-    return Target(outputs["SecretsPrefix"], outputs["ApiBaseUrl"], options, log_groups=log_groups)
+    return Target(outputs["SecretsPrefix"], outputs["ApiBaseUrl"], options, log_groups=log_groups,
+                  table_name=outputs.get("TableName"), dead_letter_queue_url=outputs.get("CleanupDeadLetterQueueUrl"))
 
 
 def _env_target(region: str | None) -> Target:
@@ -129,11 +135,25 @@ def _parser() -> argparse.ArgumentParser:
     revoke_key = commands.add_parser("revoke-key", help="revoke a key")
     revoke_key.add_argument("--idp", required=True)
     revoke_key.add_argument("--key", required=True)
+
+    redrive = commands.add_parser(
+        "redrive-cleanup",
+        help="replay the stream batches the cleanup could not handle (its dead-letter queue); sweep if they expired")
+    redrive.add_argument("--timeout", type=float, default=300, help="stop after this many seconds (default 300)")
     return parser
 
 
 def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
     out = out or sys.stdout
+    if args.command == "redrive-cleanup":
+        result = _redrive(args, target)
+        print(json.dumps(result.as_dict(), indent=2) if args.json else
+              f"Replayed {result.batches} failed batch(es), {result.records} stream record(s); "
+              f"{result.memberships_deleted} membership(s) deleted"
+              + ("; the table was swept (some records had left the stream)" if result.swept else "")
+              + (f"; {len(result.left)} batch(es) failed again and stay on the queue" if result.left else ""),
+              file=out)
+        return 1 if result.left else 0
     if args.command == "activity":
         records = _activity(args, target)
         print(json.dumps(records, indent=2) if args.json else
@@ -177,6 +197,24 @@ def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
         emit(key.public(), f"Revoked key {key.id} ({key.name}); running functions stop accepting it within "
                            "SECRETS_CACHE_TTL_SECONDS.")
     return 0
+
+
+def _redrive(args: argparse.Namespace, target: Target):
+    import boto3
+
+    from scim_endpoint.observability import logger
+    from scim_endpoint.store import DynamoStore
+
+    from .redrive import redrive
+
+    if not (target.table_name and target.dead_letter_queue_url):
+        raise ValueError("redrive-cleanup needs --stack NAME or --local (the table and its dead-letter queue)")
+    logger.setLevel("WARNING")  # the consumer's own log lines are for CloudWatch, not this terminal
+    store = DynamoStore.over(boto3.client("dynamodb", **target.client_options), target.table_name)
+    return redrive(boto3.client("sqs", **target.client_options),
+                   boto3.client("dynamodbstreams", **target.client_options), store,
+                   target.dead_letter_queue_url, timeout=args.timeout,
+                   progress=lambda message: print(f"scim-admin: {message}", file=sys.stderr))
 
 
 def _activity(args: argparse.Namespace, target: Target) -> list[dict]:

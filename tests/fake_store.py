@@ -271,6 +271,11 @@ class FakeMemberships(_Calls):
             _apply_members(self.state, idp_id, writes)
         self._written("write")
 
+    def all_memberships(self) -> Iterator[tuple[str, str, str]]:
+        self._enter("all_memberships")
+        with self.state.lock:
+            return iter(sorted(self.state.members))
+
     def delete_members(self, idp_id: str, group_id: str, user_ids: Iterable[str]) -> int:
         user_ids = list(user_ids)
         self._enter("delete_members")
@@ -283,13 +288,7 @@ class FakeMemberships(_Calls):
         return deleted
 
     def delete_memberships_of(self, idp_id: str, user_id: str) -> int:
-        return self.delete_members_of_groups(idp_id, user_id, self.groups_of(idp_id, user_id))
-
-    def delete_members_of_groups(self, idp_id: str, user_id: str, group_ids: list[str]) -> int:
-        deleted = 0
-        for group_id in group_ids:
-            deleted += self.delete_members(idp_id, group_id, [user_id])
-        return deleted
+        return sum(self.delete_members(idp_id, group_id, [user_id]) for group_id in self.groups_of(idp_id, user_id))
 
 
 class FakeStore:

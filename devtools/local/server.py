@@ -178,19 +178,26 @@ class Function:
 
 class StreamPoller:
     """The part of Lambda that reads the table's stream and runs its consumers (template.yaml events of type
-    DynamoDB), against moto's stream: so deleting a group locally cleans up its members as in AWS."""
+    DynamoDB), against moto's stream: so deleting a group locally cleans up its members as in AWS. As Lambda does, a
+    batch whose function fails (or reports a failed record) is retried from the failed record, up to the event's
+    MaximumRetryAttempts (at most LOCAL_RETRIES here, at once), then described on its dead-letter queue."""
 
-    def __init__(self, table_name: str, consumers: list[template.StreamConsumer], interval: float = 0.5):
+    LOCAL_RETRIES = 2
+
+    def __init__(self, table_name: str, consumers: list[template.StreamConsumer], queues: dict[str, str],
+                 interval: float = 0.5):
         import boto3
 
         self._client = boto3.client("dynamodbstreams")
+        self._sqs = boto3.client("sqs")
+        self._queues = queues
         self._consumers = [(c, Function(c.function, c.code_dir, c.handler)) for c in consumers]
-        stream_arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
-        self._iterators = []
-        if stream_arn and self._consumers:
-            for shard in self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-                self._iterators.append(self._client.get_shard_iterator(
-                    StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")["ShardIterator"])
+        self._stream_arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
+        self._iterators: list[tuple[str, str]] = []  # (shard id, iterator)
+        if self._stream_arn and self._consumers:
+            for shard in self._client.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]["Shards"]:
+                self._iterators.append((shard["ShardId"], self._client.get_shard_iterator(
+                    StreamArn=self._stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")["ShardIterator"]))
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
@@ -204,23 +211,47 @@ class StreamPoller:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            for index, iterator in enumerate(self._iterators):
+            for index, (shard, iterator) in enumerate(self._iterators):
                 try:
                     page = self._client.get_records(ShardIterator=iterator)
                 except Exception:  # the emulator is stopping; the next round will tell
                     continue
-                self._iterators[index] = page.get("NextShardIterator") or iterator
+                self._iterators[index] = (shard, page.get("NextShardIterator") or iterator)
                 if page.get("Records"):
-                    self._deliver(page["Records"])
+                    self._deliver(shard, page["Records"])
 
-    def _deliver(self, records: list[dict]) -> None:
+    def _deliver(self, shard: str, records: list[dict]) -> None:
         for consumer, function in self._consumers:
             wanted = [r for r in records if consumer.event_names is None or r["eventName"] in consumer.event_names]
-            if wanted:
-                try:
-                    function.invoke({"Records": wanted}, request_id=str(uuid.uuid4()))
-                except Exception:  # Lambda would retry the batch; the consumer logs what failed
-                    continue
+            for attempt in range(min(consumer.retries, self.LOCAL_RETRIES) + 1):
+                if not wanted:
+                    break
+                wanted = self._unhandled(function, wanted)
+            if wanted and consumer.dead_letter_queue in self._queues:
+                self._dead_letter(self._queues[consumer.dead_letter_queue], function.logical_id, shard, wanted)
+
+    @staticmethod
+    def _unhandled(function: Function, records: list[dict]) -> list[dict]:
+        """The records still to handle after one invocation: from the first failed one on (all, if it raised)."""
+        try:
+            answer = function.invoke({"Records": records}, request_id=str(uuid.uuid4())) or {}
+        except Exception:  # the consumer logs what failed
+            return records
+        failed = {f.get("itemIdentifier") for f in answer.get("batchItemFailures", [])}
+        first = next((i for i, r in enumerate(records) if r["dynamodb"].get("SequenceNumber") in failed), None)
+        return [] if first is None else records[first:]
+
+    def _dead_letter(self, queue_url: str, function: str, shard: str, records: list[dict]) -> None:
+        """What Lambda sends an on-failure destination for a stream batch: where the records are, not the records."""
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+        self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({
+            "requestContext": {"functionArn": function, "condition": "RetryAttemptsExhausted",
+                               "approximateInvokeCount": self.LOCAL_RETRIES + 1},
+            "version": "1.0",
+            "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": numbers[0],
+                                   "endSequenceNumber": numbers[-1], "batchSize": len(records),
+                                   "streamArn": self._stream_arn},
+        }))
 
 
 def _scim_error(status: int, detail: str) -> tuple[int, dict[str, str], bytes]:
@@ -423,6 +454,8 @@ def _parent_stopped(parent: int) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import boto3
+
     from scim_endpoint.config import settings
 
     sys.stdout.reconfigure(line_buffering=True)  # the functions' log lines show as they happen, also in a file
@@ -449,7 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     api = LocalApi(template.routes())
     for function in api.functions.values():
         function.warm()
-    poller = StreamPoller(settings().table_name, template.stream_consumers())
+    sqs = boto3.client("sqs")
+    queues = {name: sqs.create_queue(QueueName=f"{STACK_NAME}-{name}")["QueueUrl"] for name in template.queue_names()}
+    poller = StreamPoller(settings().table_name, template.stream_consumers(), queues)
     poller.start()
     try:
         httpd = _Server((args.host, args.port), _request_handler(api))
@@ -487,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
             "region": REGION,
             "secrets_prefix": settings().secrets_prefix,
             "table_name": settings().table_name,
+            "dead_letter_queue_url": queues.get("CleanupDeadLetterQueue"),
             "log_file": str(log_file),
         },
     )

@@ -80,12 +80,15 @@ def routes(template: dict | None = None) -> list[Route]:
 
 @dataclass(frozen=True)
 class StreamConsumer:
-    """A function the table's stream runs (an event of type DynamoDB), with the event names its filter lets in."""
+    """A function the table's stream runs (an event of type DynamoDB): the event names its filter lets in, how often
+    a failing batch is retried, and the logical id of the queue a batch goes to after that (or None)."""
 
     function: str
     code_dir: Path
     handler: str
     event_names: frozenset[str] | None  # None: every record
+    retries: int = 0
+    dead_letter_queue: str | None = None
 
 
 def stream_consumers(template: dict | None = None) -> list[StreamConsumer]:
@@ -94,8 +97,17 @@ def stream_consumers(template: dict | None = None) -> list[StreamConsumer]:
         names: set[str] | None = None
         for entry in event.get("FilterCriteria", {}).get("Filters", []):
             names = (names or set()) | set(json.loads(entry["Pattern"]).get("eventName", []))
-        found.append(StreamConsumer(name, code_dir, handler, frozenset(names) if names is not None else None))
+        destination = event.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        queue = destination["Fn::GetAtt"][0] if isinstance(destination, dict) and "Fn::GetAtt" in destination else None
+        found.append(StreamConsumer(name, code_dir, handler, frozenset(names) if names is not None else None,
+                                    int(event.get("MaximumRetryAttempts", 0)), queue))
     return found
+
+
+def queue_names(template: dict | None = None) -> list[str]:
+    """The logical ids of the template's SQS queues (the local server makes each in its emulator)."""
+    return [name for name, resource in (template or load())["Resources"].items()
+            if resource["Type"] == "AWS::SQS::Queue"]
 
 
 def table_definition(template: dict | None = None, logical_id: str = "Table") -> dict:

@@ -260,6 +260,12 @@ def test_admin_command_line_manages_the_local_server(tmp_path: Path) -> None:
         assert revoked.returncode == 0 and json.loads(revoked.stdout)["revoked"]
         unknown = admin("list-keys", "--idp", "no-such-idp")
         assert unknown.returncode == 1 and "no IdP" in unknown.stderr
+
+        # The cleanup's dead-letter queue exists locally too, and is empty: nothing to replay.
+        redriven = admin("--json", "redrive-cleanup", "--timeout", "20")
+        assert redriven.returncode == 0, redriven.stderr
+        assert json.loads(redriven.stdout) == {"batches": 0, "records": 0, "memberships_deleted": 0,
+                                               "swept": False, "left": 0}
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -61,6 +61,26 @@ def _handle(store: StoreInterface, record: dict, counts: dict) -> None:
             counts["memberships_deleted"] += store.memberships.delete_members(idp_id, group_id, [user_id])
 
 
+def sweep(store: StoreInterface) -> dict:
+    """Delete every membership whose user or group is gone, in the whole table: what the cleanup of a lost batch
+    would have done, when its stream records can no longer be read (after 24 hours). A Scan: maintenance only,
+    run by `scim-admin redrive-cleanup`, never on a request's path."""
+    by_idp: dict[str, list[tuple[str, str]]] = {}
+    for idp_id, group_id, user_id in store.memberships.all_memberships():
+        by_idp.setdefault(idp_id, []).append((group_id, user_id))
+    checked = deleted = 0
+    for idp_id, memberships in by_idp.items():
+        users = store.resources.existing(idp_id, "User", list({u for _, u in memberships}))
+        groups = store.resources.existing(idp_id, "Group", list({g for g, _ in memberships}))
+        for group_id, user_id in memberships:
+            checked += 1
+            if user_id not in users or group_id not in groups:
+                deleted += store.memberships.delete_members(idp_id, group_id, [user_id])
+    summary = {"memberships_checked": checked, "memberships_deleted": deleted}
+    logger.info("sweep done", extra=summary)
+    return summary
+
+
 def _where(record: dict) -> dict:
     """The record's place in the stream, for the log: never its keys (they hold ids, not personal data, but a log
     line about a failure needs only where to look)."""

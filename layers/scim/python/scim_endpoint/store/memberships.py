@@ -146,6 +146,15 @@ class DynamoMembershipStore:
         actions, why = write_actions(self._table, idp_id, writes)
         self._table.transact(actions, why)
 
+    def all_memberships(self) -> Iterator[tuple[str, str, str]]:
+        """(IdP id, group id, user id) of every membership item of the table: a Scan of the inverse index (which
+        holds membership items only), for maintenance only (the sweep after lost cleanup batches), never on a
+        request's path."""
+        for item in self._table.scan(IndexName="GSI1", ProjectionExpression="pk, sk"):
+            parts = item["pk"].split("#", 3)
+            if len(parts) == 4 and parts[0] == "T" and parts[2] == "Members":
+                yield parts[1], parts[3], item["sk"]
+
     def delete_members(self, idp_id: str, group_id: str, user_ids: Iterable[str]) -> int:
         """Delete membership items in batches of 25 (not atomic; unprocessed items retried). Returns how many."""
         pk = members_pk(idp_id, group_id)

@@ -132,6 +132,17 @@ class Table:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def scan(self, **options: Any) -> Iterator[dict]:
+        """Every item the options select, all pages: maintenance only (no request reads the whole table)."""
+        request = {"TableName": self.name, **options}
+        while True:
+            page = self.call("scan", **request)
+            for raw in page.get("Items", []):
+                yield self.item(raw)
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def count(self, pk: str) -> int:
         request = {
             "TableName": self.name,

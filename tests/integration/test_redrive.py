@@ -1,0 +1,159 @@
+"""`scim-admin redrive-cleanup` (devtools/redrive.py): the stream batches the cleanup could not handle, described on
+its dead-letter queue as Lambda describes them, replayed from the stream; and the sweep when the stream no longer has
+them. Against moto's table, stream and queue."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from devtools.redrive import redrive
+from scim_endpoint import cleanup
+from scim_endpoint.store import store
+from tests.conftest import REGION, TABLE_NAME
+from tests.integration.test_cleanup import Stream, filtered, keys
+from tests.integration.test_groups import group, member_items, new_users
+from tests.support import Groups, Users, seed_member_items
+
+
+@pytest.fixture
+def stream(aws) -> Stream:
+    return Stream()
+
+
+@pytest.fixture
+def queue(aws) -> str:
+    return boto3.client("sqs", region_name=REGION).create_queue(QueueName="cleanup-dlq")["QueueUrl"]
+
+
+def dead_letter(queue: str, records: list[dict], stream_arn: str | None = None) -> None:
+    """The message Lambda sends an on-failure destination for a stream batch."""
+    arn = stream_arn or boto3.client("dynamodb", region_name=REGION).describe_table(
+        TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
+    shard = boto3.client("dynamodbstreams", region_name=REGION).describe_stream(
+        StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    boto3.client("sqs", region_name=REGION).send_message(QueueUrl=queue, MessageBody=json.dumps({
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 21},
+        "version": "1.0",
+        "DDBStreamBatchInfo": {
+            "shardId": shard, "streamArn": arn, "batchSize": len(records),
+            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+        },
+    }))
+
+
+def run(queue: str):
+    """The command's work, as `scim-admin redrive-cleanup` does it."""
+    return redrive(boto3.client("sqs", region_name=REGION), boto3.client("dynamodbstreams", region_name=REGION),
+                   store(), queue, timeout=30)
+
+
+def waiting(queue: str) -> int:
+    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    return sum(int(v) for v in attributes["Attributes"].values())
+
+
+def test_a_failed_batch_is_replayed_from_the_stream(groups: Groups, users: Users, stream: Stream,
+                                                    queue: str) -> None:
+    ids = new_users(users, 3)
+    doomed = groups.create(group("Doomed", members=[{"value": i} for i in ids]))
+    kept = groups.create(group("Kept", members=[{"value": ids[0]}]))
+    stream.read()
+    groups.delete(doomed["id"])
+    records = filtered(stream.read())
+    assert [keys(r)[1] for r in records if keys(r)[0].endswith("#Group")] == [doomed["id"]]
+    dead_letter(queue, records)  # the cleanup failed on it 21 times, say
+    assert member_items(users.tenant, doomed["id"]) == set(ids)
+
+    result = run(queue)
+    assert result.as_dict() == {"batches": 1, "records": len(records), "memberships_deleted": 3, "swept": False,
+                                "left": 0}
+    assert member_items(users.tenant, doomed["id"]) == set()
+    assert member_items(users.tenant, kept["id"]) == {ids[0]}
+    assert waiting(queue) == 0
+    assert run(queue).as_dict()["batches"] == 0  # nothing left to do
+
+
+def test_records_gone_from_the_stream_are_covered_by_a_sweep(groups: Groups, users: Users, stream: Stream,
+                                                             queue: str) -> None:
+    alice, bob = new_users(users, 2)
+    team = groups.create(group("Team", members=[{"value": alice}, {"value": bob}]))
+    # Orphans whose cleanup was lost: members of a group that is gone, and of a user that is gone.
+    seed_member_items(users.tenant.idp_id, "gone-group", [alice, bob])
+    seed_member_items(users.tenant.idp_id, team["id"], ["gone-user"])
+    dead_letter(queue, filtered(stream.read()))
+
+    class Expired:
+        """The stream after 24 hours: those records are trimmed (moto keeps everything, so say it as DynamoDB
+        does)."""
+
+        def get_shard_iterator(self, **kwargs):
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "TrimmedDataAccessException", "Message": "trimmed"}},
+                              "GetShardIterator")
+
+    result = redrive(boto3.client("sqs", region_name=REGION), Expired(), store(), queue, timeout=30)
+    assert result.swept and result.memberships_deleted == 3 and result.as_dict()["left"] == 0
+    assert member_items(users.tenant, "gone-group") == set()
+    assert member_items(users.tenant, team["id"]) == {alice, bob}
+    assert waiting(queue) == 0
+
+
+def test_a_batch_that_fails_again_stays_on_the_queue(groups: Groups, users: Users, stream: Stream, queue: str,
+                                                     monkeypatch) -> None:
+    ids = new_users(users, 1)
+    doomed = groups.create(group("Doomed", members=[{"value": ids[0]}]))
+    stream.read()
+    groups.delete(doomed["id"])
+    dead_letter(queue, filtered(stream.read()))
+
+    def still_failing(store, idp_id, group_id, user_ids):
+        raise RuntimeError("still broken")
+
+    monkeypatch.setattr(type(store().memberships), "delete_members", still_failing)
+    result = run(queue)
+    assert result.as_dict()["left"] == 1 and result.memberships_deleted == 0
+    assert member_items(users.tenant, doomed["id"]) == {ids[0]}
+    monkeypatch.undo()
+    assert waiting(queue) == 1
+
+
+def test_the_local_server_dead_letters_a_batch_its_consumer_keeps_failing(groups: Groups, users: Users,
+                                                                          stream: Stream, queue: str,
+                                                                          monkeypatch) -> None:
+    """The local server's stream poller does what Lambda's event source mapping does: retries the failed record,
+    then describes the batch on the dead-letter queue; and `scim-admin --local redrive-cleanup` replays it."""
+    from devtools.local import server, template
+
+    poller = server.StreamPoller(TABLE_NAME, template.stream_consumers(), {"CleanupDeadLetterQueue": queue})
+    ids = new_users(users, 2)
+    doomed = groups.create(group("Doomed", members=[{"value": i} for i in ids]))
+    stream.read()
+    groups.delete(doomed["id"])
+    records = stream.read()
+    invocations = []
+
+    def failing(self, event, request_id=None):
+        invocations.append(len(event["Records"]))
+        raise RuntimeError("the consumer is broken")
+
+    monkeypatch.setattr(server.Function, "invoke", failing)
+    (shard,) = [shard for shard, _ in poller._iterators]
+    poller._deliver(shard, records)
+    assert len(invocations) == 1 + server.StreamPoller.LOCAL_RETRIES
+    assert waiting(queue) == 1
+    monkeypatch.undo()
+    message = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=queue, VisibilityTimeout=0)
+    info = json.loads(message["Messages"][0]["Body"])["DDBStreamBatchInfo"]
+    wanted = filtered(records)
+    assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (
+        wanted[0]["dynamodb"]["SequenceNumber"], wanted[-1]["dynamodb"]["SequenceNumber"])
+    assert member_items(users.tenant, doomed["id"]) == set(ids)
+
+    assert run(queue).as_dict()["memberships_deleted"] == 2
+    assert member_items(users.tenant, doomed["id"]) == set()
