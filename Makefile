@@ -9,10 +9,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 PORT ?= 3000
+EMULATOR_PORT ?= 4566
 TENANTS ?= 1
 CREDENTIALS_FILE ?=
 
-.PHONY: run test test-fast lint build bench dashboard venv clean
+.PHONY: run test test-fast lint build bench dashboard emulator venv clean
 
 venv: $(STAMP)
 
@@ -45,6 +46,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/keepalive.py
 	$(BIN)/python bench/users.py
 	$(BIN)/python bench/groups.py
+
+# AWS emulated for `sam local` (no AWS account): DynamoDB, Secrets Manager and SQS on EMULATOR_PORT, and .emulator/
+# with the --env-vars file, the seeded IdP's Secret Token and the sample events filled in (docs/local-server.md).
+emulator: $(STAMP)
+	exec $(BIN)/scim-emulator --port $(EMULATOR_PORT)
 
 # The operations dashboard of template.yaml, drawn from the metrics of the local server on PORT (after `make run`).
 dashboard: $(STAMP)

@@ -136,6 +136,16 @@ def _parser() -> argparse.ArgumentParser:
     revoke_key.add_argument("--idp", required=True)
     revoke_key.add_argument("--key", required=True)
 
+    networks = commands.add_parser(
+        "allow-networks",
+        help="accept an IdP's requests only from these source networks (e.g. Entra's provisioning ranges); --any: all")
+    networks.add_argument("--idp", required=True)
+    chosen = networks.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--network", action="append", metavar="CIDR", help="repeatable, e.g. 20.190.128.0/18")
+    chosen.add_argument("--networks-file", type=Path, metavar="FILE",
+                        help="the networks, one per line (e.g. Entra's published ranges: docs/security.md)")
+    chosen.add_argument("--any", action="store_true", help="no allow-list: any address (the default)")
+
     redrive = commands.add_parser(
         "redrive-cleanup",
         help="replay the stream batches the cleanup could not handle (its dead-letter queue); sweep if they expired")
@@ -170,8 +180,8 @@ def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
         emit({"idp_id": idp.id, "name": idp.name, "tenant_url": url}, f"IdP ID:     {idp.id}\nTenant URL: {url}")
     elif args.command == "list-idps":
         idps = directory.list_idps()
-        rows = [{"idp_id": i.id, "name": i.name, "created": i.created, "tenant_url": target.tenant_url(i.id)}
-                for i in idps]
+        rows = [{"idp_id": i.id, "name": i.name, "created": i.created, "tenant_url": target.tenant_url(i.id),
+                 "allowed_networks": list(i.allowed_networks)} for i in idps]
         emit(rows, "\n".join(f"{r['idp_id']}  {r['name']}  {r['tenant_url']}" for r in rows) or "no IdPs")
     elif args.command == "create-key":
         key, token = directory.create_key(args.idp, args.name, args.description, args.privilege)
@@ -192,6 +202,16 @@ def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
             )
             or "no keys",
         )
+    elif args.command == "allow-networks":
+        networks = args.network or []
+        if args.networks_file:
+            lines = args.networks_file.read_text(encoding="utf-8").splitlines()
+            networks = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+        idp = directory.set_allowed_networks(args.idp, [] if args.any else networks)
+        emit({"idp_id": idp.id, "allowed_networks": list(idp.allowed_networks)},
+             f"IdP {idp.id} accepts requests from "
+             + (", ".join(idp.allowed_networks) if idp.allowed_networks else "any address")
+             + " (running functions apply it within SECRETS_CACHE_TTL_SECONDS).")
     elif args.command == "revoke-key":
         key = directory.revoke_key(args.idp, args.key)
         emit(key.public(), f"Revoked key {key.id} ({key.name}); running functions stop accepting it within "

@@ -227,7 +227,8 @@ def response_headers(result: dict) -> dict[str, str]:
 
 @pytest.fixture
 def call(aws: None) -> Callable[..., Result]:
-    """call(method, "/v1/scim/<idp>/Users?filter=...", headers=None, body=None, token=None, stage=None).
+    """call(method, "/v1/scim/<idp>/Users?filter=...", headers=None, body=None, token=None, stage=None,
+    source_ip="127.0.0.1").
 
     Matches the path against template.yaml's routes and builds the API Gateway REST event as the local server
     does (query string split and percent-decoded, `+` left alone). `token` adds `Authorization: Bearer <token>`.
@@ -248,6 +249,7 @@ def call(aws: None) -> Callable[..., Result]:
         *,
         token: str | None = None,
         stage: str | None = None,
+        source_ip: str = "127.0.0.1",
     ) -> Result:
         parts = urlsplit(target)
         route, params, _ = match_route(known_routes, method, parts.path)
@@ -258,7 +260,8 @@ def call(aws: None) -> Callable[..., Result]:
         if token is not None:
             header_list.append(("Authorization", f"Bearer {token}"))
         raw_body = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        event = build_event(route, params, method, parts.path, parts.query, header_list, raw_body)
+        event = build_event(route, params, method, parts.path, parts.query, header_list, raw_body,
+                            source_ip=source_ip)
         if stage is not None:
             event["requestContext"]["stage"] = stage
             event["requestContext"]["path"] = f"/{stage}{parts.path}"

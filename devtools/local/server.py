@@ -110,9 +110,9 @@ class _SerializedWsgi:
 
 
 class Emulator:
-    """moto on a loopback port, reached by the handlers through AWS_ENDPOINT_URL."""
+    """moto on a loopback port (any free one by default), reached by the handlers through AWS_ENDPOINT_URL."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
@@ -121,8 +121,9 @@ class Emulator:
         moto_speed.install()  # transactions that copy only what they touch (moto_speed.py: why, and its tests)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per AWS call is noise
         app = _SerializedWsgi(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
+        self._server = make_server(host, port, app, threaded=True)
+        self.port = self._server.server_port
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
     def start(self) -> None:

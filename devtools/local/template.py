@@ -123,21 +123,42 @@ def table_definition(template: dict | None = None, logical_id: str = "Table") ->
 
 
 def function_environment(resolve: dict[str, str], template: dict | None = None) -> dict[str, str]:
-    """The Globals environment of the functions, with `!Ref`/`!Sub` resolved from `resolve` (names to values,
+    """The Globals environment of the functions, with `!Ref`/`!Sub`/`!If` resolved from `resolve` (names to values,
     e.g. {"Table": "scim-local", "AWS::StackName": "scim-local"}) and from the parameters' defaults."""
     template = template or load()
     values = {name: str(p["Default"]) for name, p in template.get("Parameters", {}).items() if "Default" in p}
     values.update(resolve)
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    return {name: _resolve(value, values) for name, value in variables.items()}
+    conditions = template.get("Conditions", {})
+    return {name: _resolve(value, values, conditions) for name, value in variables.items()}
 
 
-def _resolve(value: Any, values: dict[str, str]) -> str:
+def _resolve(value: Any, values: dict[str, str], conditions: dict) -> str:
     if isinstance(value, dict) and "Ref" in value:
         return values[value["Ref"]]
     if isinstance(value, dict) and "Fn::Sub" in value:
         return re.sub(r"\$\{([\w:]+)\}", lambda m: values[m.group(1)], value["Fn::Sub"])
+    if isinstance(value, dict) and "Fn::If" in value:
+        name, when_true, when_false = value["Fn::If"]
+        chosen = when_true if _condition(conditions[name], values, conditions) else when_false
+        return _resolve(chosen, values, conditions)
     return str(value)
+
+
+def _condition(expression: Any, values: dict[str, str], conditions: dict) -> bool:
+    """A template condition over the parameters' values (Equals, Not, And, Or, Condition)."""
+    if "Condition" in expression:
+        return _condition(conditions[expression["Condition"]], values, conditions)
+    if "Fn::Equals" in expression:
+        left, right = (_resolve(v, values, conditions) for v in expression["Fn::Equals"])
+        return left == right
+    if "Fn::Not" in expression:
+        return not _condition(expression["Fn::Not"][0], values, conditions)
+    if "Fn::And" in expression:
+        return all(_condition(c, values, conditions) for c in expression["Fn::And"])
+    if "Fn::Or" in expression:
+        return any(_condition(c, values, conditions) for c in expression["Fn::Or"])
+    raise ValueError(f"a condition this reader does not know: {expression!r}")
 
 
 def gateway_response(

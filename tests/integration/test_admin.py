@@ -39,7 +39,7 @@ def test_create_idp_prints_its_id_and_tenant_url(scim_admin) -> None:
     assert code == 0
     (listed,) = json.loads(out)
     assert listed == {"idp_id": idp_id, "name": "Contoso", "created": listed["created"],
-                      "tenant_url": f"{API}/v1/scim/{idp_id}"}
+                      "tenant_url": f"{API}/v1/scim/{idp_id}", "allowed_networks": []}
 
 
 def test_a_key_is_shown_once_works_at_once_and_stops_when_revoked(scim_admin, call, monkeypatch) -> None:
@@ -113,3 +113,29 @@ def test_a_deployed_stack_is_found_from_its_outputs() -> None:
     assert target.secrets_prefix == "scim/scim-dev/idp/"
     assert target.tenant_url("contoso") == f"{API}/v1/scim/contoso"
     assert target.client_options == {"region_name": "eu-west-1"}
+
+
+def test_an_idps_allowed_networks_are_set_and_cleared(scim_admin, call, tmp_path) -> None:
+    from scim_endpoint import tenants
+
+    scim_admin("create-idp", "--name", "Contoso", "--id", "contoso")
+    _, out, _ = scim_admin("--json", "create-key", "--idp", "contoso", "--name", "Entra", "--privilege", "users:read")
+    token = json.loads(out)["token"]
+    code, out, _ = scim_admin("--json", "allow-networks", "--idp", "contoso", "--network", "20.190.128.0/18",
+                              "--network", "40.126.0.5")
+    assert code == 0
+    assert json.loads(out) == {"idp_id": "contoso", "allowed_networks": ["20.190.128.0/18", "40.126.0.5/32"]}
+    tenants.key_cache().clear()
+    assert call("GET", "/v1/scim/contoso/Users", token=token, source_ip="192.0.2.1").status == 403
+    assert call("GET", "/v1/scim/contoso/Users", token=token, source_ip="40.126.0.5").status == 200
+
+    ranges = tmp_path / "entra.txt"
+    ranges.write_text("# AzureActiveDirectory\n20.190.128.0/18\n\n2603:1006:2000::/48\n")
+    code, out, _ = scim_admin("--json", "allow-networks", "--idp", "contoso", "--networks-file", str(ranges))
+    assert json.loads(out)["allowed_networks"] == ["20.190.128.0/18", "2603:1006:2000::/48"]
+    code, out, err = scim_admin("allow-networks", "--idp", "contoso", "--network", "300.1.2.3/8")
+    assert code == 1 and "not a network" in err and out == ""
+    code, out, _ = scim_admin("allow-networks", "--idp", "contoso", "--any")
+    assert code == 0 and "any address" in out
+    _, out, _ = scim_admin("--json", "list-idps")
+    assert json.loads(out)[0]["allowed_networks"] == []

@@ -274,3 +274,36 @@ def test_secrets_manager_unavailable_when_the_cache_expires(call, tenant: Tenant
     assert_unavailable(call("GET", tenant.base + path, token=tenant.token))
     flaky.failure = None
     assert_ok(call("GET", tenant.base + path, token=tenant.token))  # and it recovers
+
+
+# --- an IdP's allow-list of source networks -----------------------------------------------------------------------
+
+
+def test_an_idp_with_an_allow_list_refuses_other_addresses_before_any_store_access(call, tenant: Tenant, directory,
+                                                                                   captured) -> None:
+    directory.set_allowed_networks(tenant.idp_id, ["20.190.128.0/18", "2603:1006:2000::/48"])
+    tenants.key_cache().clear()  # as a container does within SecretsCacheTtlSeconds
+    for path in endpoints():
+        assert_ok(call("GET", f"{tenant.base}{path}", token=tenant.token, source_ip="20.190.130.4"))
+    for source_ip in ("198.51.100.7", "::1", "127.0.0.1"):
+        for path in endpoints():
+            # A client's own claim of where it comes from changes nothing: only API Gateway's source address counts.
+            result = call("GET", f"{tenant.base}{path}", {"X-Forwarded-For": "20.190.130.4"}, token=tenant.token,
+                          source_ip=source_ip)
+            body = assert_scim_error(result, 403)
+            assert "allowed networks" in body["detail"]
+    refused = [line for line in captured.handled() if line["status"] == 403]
+    assert refused and all(line["dynamodb_calls"] == 0 for line in refused)
+    assert_scim_error(call("POST", f"{tenant.base}/Users", body={"userName": "x"}, token=tenant.token,
+                           source_ip="198.51.100.7"), 403)
+
+    directory.set_allowed_networks(tenant.idp_id, [])  # off again: any address
+    tenants.key_cache().clear()
+    assert_ok(call("GET", f"{tenant.base}/ServiceProviderConfig", token=tenant.token, source_ip="198.51.100.7"))
+
+
+@pytest.mark.parametrize("networks", [["not-a-network"], ["10.0.0.0/33"], ["10.0.0.1"] * 1001])
+def test_an_allow_list_takes_only_networks(tenant: Tenant, directory, networks: list[str]) -> None:
+    with pytest.raises(ValueError):
+        directory.set_allowed_networks(tenant.idp_id, networks)
+    assert directory.get_idp(tenant.idp_id).allowed_networks == ()

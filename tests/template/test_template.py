@@ -30,7 +30,11 @@ EXPECTED_ENV = {
     "TABLE_NAME": {"Ref": "Table"},
     "SECRETS_PREFIX": {"Fn::Sub": "scim/${AWS::StackName}/idp/"},
     "SECRETS_CACHE_TTL_SECONDS": {"Ref": "SecretsCacheTtlSeconds"},
-    "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+    "PUBLIC_BASE_URL": {"Fn::If": ["HasCustomDomain", {"Fn::If": [
+        "HasCustomDomainBasePath", {"Fn::Sub": "https://${CustomDomainName}/${CustomDomainBasePath}"},
+        {"Fn::Sub": "https://${CustomDomainName}"}]}, {"Ref": "PublicBaseUrl"}]},
+    # Empty in AWS; declared so that `sam local` can point the functions at the local emulator.
+    "AWS_ENDPOINT_URL": "",
     "POWERTOOLS_SERVICE_NAME": "scim",
     "POWERTOOLS_METRICS_NAMESPACE": {"Ref": "MetricsNamespace"},
     "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -530,6 +534,8 @@ AWS_METRICS = {
         "dimensions": {"FunctionName"},
     },
     "AWS/SQS": {"metrics": {"ApproximateNumberOfMessagesVisible"}, "dimensions": {"QueueName"}},
+    "AWS/WAFV2": {"metrics": {"BlockedRequests", "AllowedRequests", "CountedRequests"},
+                  "dimensions": {"WebACL", "Region", "Rule"}},
     "AWS/DynamoDB": {
         "metrics": {
             "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents",
@@ -713,6 +719,11 @@ def test_aws_metrics_named_exist(watched: list[Metric], custom_namespace: str, t
             assert dims == {"ApiName": api_name, "Stage": stage}, metric
         elif metric.namespace == "AWS/Lambda":
             assert set(dims) == {"FunctionName"} and dims["FunctionName"] in functions, metric
+        elif metric.namespace == "AWS/WAFV2":
+            rules = {rule["VisibilityConfig"]["MetricName"] for rule in resources["WebAcl"]["Properties"]["Rules"]}
+            acl = _resolve(resources["WebAcl"]["Properties"]["Name"], template)
+            assert dims == {"WebACL": acl, "Region": PSEUDO_PARAMETERS["AWS::Region"], "Rule": dims["Rule"]}, metric
+            assert dims["Rule"] in rules, metric
         elif metric.namespace == "AWS/SQS":
             queues = {_stand_in(f"{name}.QueueName", template) for name, res in resources.items()
                       if res["Type"] == "AWS::SQS::Queue"}
@@ -850,3 +861,150 @@ def test_the_provisioning_activity_has_a_saved_query(resources: dict[str, Any]) 
     assert text.split("|")[1].strip() in narrowed  # the same filter, before the IdP is added to it
     assert all(field in text for field in activity.FIELDS if field != "timestamp")
     assert saved["LogGroupNames"] == [{"Ref": "UsersLogGroup"}, {"Ref": "GroupsLogGroup"}]
+
+
+# --- abuse protection and the public edge (docs/security.md) --------------------------------------------------------
+
+
+def _rule(resources: dict[str, Any], name: str) -> dict[str, Any]:
+    (rule,) = [r for r in resources["WebAcl"]["Properties"]["Rules"] if r["Name"] == name]
+    return rule
+
+
+def test_the_web_acl_guards_the_stage_and_can_be_turned_off(template: dict[str, Any],
+                                                            resources: dict[str, Any]) -> None:
+    assert template["Conditions"]["HasWaf"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
+    assert template["Parameters"]["EnableWaf"]["AllowedValues"] == ["true", "false"]
+    for name in ("WebAcl", "WebAclAssociation", "WafLogGroup", "WafLogging"):
+        assert resources[name]["Condition"] == "HasWaf", name
+    acl = resources["WebAcl"]["Properties"]
+    assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
+    assert resources["WebAclAssociation"]["Properties"] == {
+        "ResourceArn": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${ScimApi}/stages/"
+                                   "${ScimApi.Stage}"},
+        "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]},
+    }
+    assert [r["Name"] for r in sorted(acl["Rules"], key=lambda r: r["Priority"])] == [
+        "AwsIpReputation", "AwsKnownBadInputs", "BodyTooLarge", "BadTokensPerAddress", "RatePerClient"]
+    for rule in acl["Rules"]:
+        assert rule["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+        assert rule["VisibilityConfig"]["MetricName"] == rule["Name"]
+
+
+@pytest.mark.parametrize("rule, parameter, key", [
+    ("RatePerClient", "WafRateLimitPerClient", "CUSTOM_KEYS"),
+    ("BadTokensPerAddress", "WafRateLimitBadTokensPerAddress", "IP"),
+])
+def test_rate_rules_answer_429_with_retry_after_and_a_scim_body(resources: dict[str, Any], template: dict[str, Any],
+                                                                rule: str, parameter: str, key: str) -> None:
+    found = _rule(resources, rule)
+    statement = found["Statement"]["RateBasedStatement"]
+    assert statement["Limit"] == {"Ref": parameter} and statement["AggregateKeyType"] == key
+    assert statement["EvaluationWindowSec"] in (60, 120, 300, 600)
+    response = found["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    assert response["ResponseHeaders"] == [{"Name": "Retry-After", "Value": {"Ref": "WafRetryAfterSeconds"}}]
+    body = resources["WebAcl"]["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]
+    assert body["ContentType"] == "APPLICATION_JSON"  # WAF offers no application/scim+json
+    error = json.loads(body["Content"])
+    assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and error["status"] == "429"
+    # Well above the 25 requests a second Microsoft requires per tenant, per client.
+    if rule == "RatePerClient":
+        assert template["Parameters"][parameter]["Default"] / statement["EvaluationWindowSec"] >= 4 * 25
+        assert statement["CustomKeys"] == [{"Header": {"Name": "authorization",
+                                                       "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}]
+
+
+def test_bad_tokens_are_those_without_the_shape_of_this_services_tokens(resources: dict[str, Any]) -> None:
+    scope = _rule(resources, "BadTokensPerAddress")["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
+    regex = re.compile(scope["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"])
+    from scim_endpoint.auth import tokens
+
+    assert regex.match(f"Bearer {tokens.new_token()[1]}")
+    assert regex.match(f"bearer {tokens.new_token()[1]}")
+    assert regex.match("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")  # a JWT access token
+    for bad in ("", "Bearer", "Bearer scim_xyz", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 20, "Bearer a.b"):
+        assert not regex.match(bad), bad
+
+
+def test_the_body_size_rule_matches_the_functions_limit(resources: dict[str, Any]) -> None:
+    from scim_endpoint.scim.validation import MAX_BODY_BYTES
+
+    found = _rule(resources, "BodyTooLarge")
+    statement = found["Statement"]["RegexMatchStatement"]
+    assert statement["FieldToMatch"] == {"SingleHeader": {"Name": "content-length"}}
+    regex = re.compile(statement["RegexString"])
+    for length in [*range(MAX_BODY_BYTES - 2000, MAX_BODY_BYTES + 2000), 0, 1, 10**7, 10**12, 999_999]:
+        assert bool(regex.match(str(length))) == (length > MAX_BODY_BYTES), length
+    assert regex.match("0" + str(MAX_BODY_BYTES + 1)) and not regex.match("0" + str(MAX_BODY_BYTES))
+    assert found["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 413
+
+
+def test_managed_rule_groups_are_only_those_that_leave_scim_alone(resources: dict[str, Any]) -> None:
+    """Not the common rule set (its 8 KB body limit and cross-site scripting rules refuse SCIM bodies) nor the
+    SQL-injection set (SCIM filters look like SQL), nor the anonymous IP list (Entra calls from Azure, a hosting
+    provider): docs/security.md."""
+    managed = [r["Statement"]["ManagedRuleGroupStatement"] for r in resources["WebAcl"]["Properties"]["Rules"]
+               if "ManagedRuleGroupStatement" in r["Statement"]]
+    assert {(m["VendorName"], m["Name"]) for m in managed} == {
+        ("AWS", "AWSManagedRulesAmazonIpReputationList"), ("AWS", "AWSManagedRulesKnownBadInputsRuleSet")}
+
+
+def test_waf_logs_never_hold_the_authorization_header(resources: dict[str, Any]) -> None:
+    logging = resources["WafLogging"]["Properties"]
+    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "authorization"}}]
+    assert logging["LogDestinationConfigs"] == [{"Fn::GetAtt": ["WafLogGroup", "Arn"]}]
+    name = resources["WafLogGroup"]["Properties"]["LogGroupName"]
+    assert name == {"Fn::Sub": "aws-waf-logs-${AWS::StackName}"}  # WAF's naming rule
+    assert resources["WafLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+@pytest.mark.parametrize("function, parameter", [
+    ("UsersFunction", "ReservedConcurrencyUsers"), ("GroupsFunction", "ReservedConcurrencyGroups"),
+    ("DiscoveryFunction", "ReservedConcurrencyDiscovery"), ("CleanupFunction", "ReservedConcurrencyCleanup"),
+])
+def test_every_function_has_reserved_concurrency(resources: dict[str, Any], template: dict[str, Any],
+                                                 function: str, parameter: str) -> None:
+    condition = {"ReservedConcurrencyUsers": "ReserveUsers", "ReservedConcurrencyGroups": "ReserveGroups",
+                 "ReservedConcurrencyDiscovery": "ReserveDiscovery",
+                 "ReservedConcurrencyCleanup": "ReserveCleanup"}[parameter]
+    assert resources[function]["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, -1]}]}
+    assert template["Parameters"][parameter]["Default"] > 0
+    defaults = sum(template["Parameters"][p]["Default"] for p in template["Parameters"]
+                   if p.startswith("ReservedConcurrency"))
+    assert defaults + 100 <= 1000  # the account default leaves 100 unreserved
+
+
+def test_a_custom_domain_is_optional_and_becomes_the_tenant_url(template: dict[str, Any],
+                                                                resources: dict[str, Any]) -> None:
+    conditions = template["Conditions"]
+    assert conditions["HasCustomDomain"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CustomDomainName"}, ""]}]}
+    domain = resources["CustomDomain"]
+    assert domain["Condition"] == "HasCustomDomain"
+    assert domain["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert domain["Properties"]["RegionalCertificateArn"] == {"Ref": "CustomDomainCertificateArn"}
+    assert domain["Properties"]["SecurityPolicy"] == "TLS_1_2"
+    mapping = resources["CustomDomainMapping"]["Properties"]
+    assert mapping["RestApiId"] == {"Ref": "ScimApi"} and mapping["Stage"] == {"Ref": "ScimApi.Stage"}
+    assert resources["CustomDomainRecord"]["Condition"] == "HasCustomDomainRecord"
+    assert resources["ScimApi"]["Properties"]["DisableExecuteApiEndpoint"] == {
+        "Fn::If": ["DisableDefaultEndpoint", True, False]}
+    assert conditions["DisableDefaultEndpoint"] == {"Fn::And": [
+        {"Condition": "HasCustomDomain"}, {"Fn::Equals": [{"Ref": "DisableExecuteApiEndpoint"}, "true"]}]}
+    # The functions, the outputs and scim-admin (which reads ApiBaseUrl) name the custom domain when there is one.
+    env = template["Globals"]["Function"]["Environment"]["Variables"]["PUBLIC_BASE_URL"]
+    outputs = template["Outputs"]
+    for value in (env, outputs["ApiBaseUrl"]["Value"], outputs["TenantUrlTemplate"]["Value"]):
+        assert value["Fn::If"][0] == "HasCustomDomain"
+        assert "CustomDomainName" in json.dumps(value["Fn::If"][1])
+
+
+def test_the_local_environment_follows_the_templates_conditions() -> None:
+    """The local server and the emulator read the functions' environment from the template: with the defaults, no
+    custom domain and no public base URL."""
+    from devtools.local.template import function_environment
+
+    env = function_environment({"Table": "t", "AWS::StackName": "s", "AWS::Region": "r"})
+    assert env["PUBLIC_BASE_URL"] == "" and env["AWS_ENDPOINT_URL"] == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scim_endpoint.auth import tokens
-from scim_endpoint.scim.errors import ServiceUnavailable, Unauthorized
+from scim_endpoint.scim.errors import Forbidden, ServiceUnavailable, Unauthorized
 from scim_endpoint.tenants import ApiKey, Idp, KeyCache, UnknownIdp
 
 TTL = 60.0
@@ -274,3 +274,74 @@ def test_clear_forgets_everything(cache: KeyCache, secrets: FakeSecrets) -> None
     cache.clear()
     cache.authenticate(IDP, token)
     assert secrets.reads[IDP] == 2
+
+
+# --- made-up IdP ids: a bounded negative cache of their own -------------------------------------------------------
+
+
+def test_one_made_up_idp_id_costs_one_read_per_interval(cache: KeyCache, secrets: FakeSecrets, clock: Clock) -> None:
+    for _ in range(500):  # 100 a second for 5 seconds, one made-up IdP id
+        with pytest.raises(Unauthorized):
+            cache.authenticate("made-up", made_up_token())
+        clock.advance(0.01)
+    assert secrets.reads["made-up"] == 5 / MISS_REFRESH
+
+
+def test_a_flood_of_made_up_idp_ids_neither_grows_memory_nor_evicts_tenants(cache: KeyCache, secrets: FakeSecrets,
+                                                                          clock: Clock) -> None:
+    """Before, one cache held both: 1,000 made-up ids pushed every real tenant out, each of whose requests then cost
+    a read again."""
+    from scim_endpoint import tenants
+
+    real = {f"tenant{n}": secrets.add_key(f"tenant{n}") for n in range(50)}
+    for idp_id, token in real.items():
+        cache.authenticate(idp_id, parsed(token))
+    for n in range(tenants.MAX_UNKNOWN_IDPS + 5_000):
+        with pytest.raises(Unauthorized):
+            cache.authenticate(f"made-up-{n}", made_up_token())
+    assert len(cache._unknown) == tenants.MAX_UNKNOWN_IDPS
+    reads_before = dict(secrets.reads)
+    for idp_id, token in real.items():
+        assert cache.authenticate(idp_id, parsed(token)).idp_id == idp_id
+    assert {i: secrets.reads[i] for i in real} == {i: reads_before[i] for i in real}  # no read: still cached
+
+
+def test_an_idp_created_after_it_was_unknown_works_after_the_interval(cache: KeyCache, secrets: FakeSecrets,
+                                                                      clock: Clock) -> None:
+    with pytest.raises(Unauthorized):
+        cache.authenticate("late", made_up_token())
+    token = secrets.add_key("late")
+    with pytest.raises(Unauthorized):
+        cache.authenticate("late", parsed(token))
+    clock.advance(MISS_REFRESH)
+    assert cache.authenticate("late", parsed(token)).idp_id == "late"
+
+
+# --- an IdP's allowed networks ------------------------------------------------------------------------------------
+
+
+def with_networks(secrets: FakeSecrets, idp_id: str, networks: tuple[str, ...]) -> str:
+    token = secrets.add_key(idp_id)
+    secrets.idps[idp_id] = secrets.idps[idp_id].model_copy(update={"allowed_networks": networks})
+    return token
+
+
+@pytest.mark.parametrize("source_ip, allowed", [
+    ("20.190.128.7", True), ("40.126.0.1", True), ("2603:1006:2000::5", True),
+    ("20.190.200.1", False), ("127.0.0.1", False), ("", False), (None, False), ("not an address", False),
+])
+def test_an_allow_list_refuses_other_addresses(cache: KeyCache, secrets: FakeSecrets, source_ip, allowed) -> None:
+    token = with_networks(secrets, IDP, ("20.190.128.0/18", "40.126.0.0/18", "2603:1006:2000::/48"))
+    if allowed:
+        assert cache.authenticate(IDP, parsed(token), source_ip).idp_id == IDP
+    else:
+        with pytest.raises(Forbidden):
+            cache.authenticate(IDP, parsed(token), source_ip)
+        with pytest.raises(Forbidden):  # whatever the token: the network is refused first
+            cache.authenticate(IDP, made_up_token(), source_ip)
+
+
+def test_without_an_allow_list_any_address_is_accepted(cache: KeyCache, secrets: FakeSecrets) -> None:
+    token = secrets.add_key(IDP)
+    assert cache.authenticate(IDP, parsed(token), "203.0.113.9").idp_id == IDP
+    assert cache.authenticate(IDP, parsed(token), None).idp_id == IDP

@@ -119,7 +119,7 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
     idp_id = _idp_id(event)
     logger.append_keys(idp_id=idp_id)  # canonical by now, so failed authentications say which tenant
     token = tokens.bearer_token(event.headers.get("Authorization"))
-    principal = key_cache().authenticate(idp_id, token)
+    principal = key_cache().authenticate(idp_id, token, event.request_context.identity.source_ip)
     logger.append_keys(key_id=principal.key_id)
 
     # The resolver's route (relative to the Tenant URL: "/Users/{id}"; for a path it has no route for, the path):

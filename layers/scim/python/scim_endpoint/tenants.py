@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 import uuid
+import ipaddress
 from datetime import datetime, timezone
 from functools import cache
 from typing import Any
@@ -20,11 +22,13 @@ from pydantic import BaseModel, ConfigDict
 from .auth import privileges as privilege_rules
 from .auth import tokens
 from .observability import logger
-from .scim.errors import ServiceUnavailable, Unauthorized
+from .scim.errors import Forbidden, ServiceUnavailable, Unauthorized
 from .scope import Principal, is_idp_id
 
-# IdPs a container remembers; made-up IdP ids in a flood of requests must not grow memory without bound.
+# IdPs a container remembers, and IdP ids it remembers are unknown: apart, so that a flood of made-up ids can neither
+# grow memory without bound nor push real tenants out of the cache (each would then cost a read again).
 MAX_CACHED_IDPS = 1000
+MAX_UNKNOWN_IDPS = 10_000
 
 
 class UnknownIdp(LookupError):
@@ -66,6 +70,25 @@ class Idp(BaseModel):
     name: str
     created: str
     keys: dict[str, ApiKey] = {}
+    # The source networks (CIDR) requests to this IdP must come from; empty: any (docs/security.md).
+    allowed_networks: tuple[str, ...] = ()
+
+
+# Networks one IdP's allow-list may name: Entra's published ranges for its provisioning service are a few hundred.
+MAX_ALLOWED_NETWORKS = 1000
+
+
+def parse_networks(networks: list[str] | tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """CIDR blocks (or single addresses), as networks; ValueError naming the first that is not one."""
+    if len(networks) > MAX_ALLOWED_NETWORKS:
+        raise ValueError(f"an allow-list holds at most {MAX_ALLOWED_NETWORKS} networks")
+    parsed = []
+    for network in networks:
+        try:
+            parsed.append(ipaddress.ip_network(network.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"not a network (CIDR) or an address: {network!r}") from None
+    return tuple(parsed)
 
 
 def _now() -> str:
@@ -112,7 +135,9 @@ class KeyCache:
 
     Each IdP's secret is re-read when its copy is older than `ttl` seconds (so a revoked key stops working within
     `ttl`). A token naming a key the copy does not know causes one early re-read, so a key created a moment ago
-    works at once, but at most one such re-read per IdP every `miss_refresh` seconds.
+    works at once, but at most one such re-read per IdP every `miss_refresh` seconds. An IdP id that names no IdP
+    is remembered as unknown for `miss_refresh` seconds too, in a cache of its own: one Secrets Manager read per
+    made-up id per interval, however many requests name it.
     """
 
     def __init__(self, secrets: _Secrets, ttl: float, miss_refresh: float, clock=time.monotonic):
@@ -120,15 +145,24 @@ class KeyCache:
         self._ttl = ttl
         self._miss_refresh = miss_refresh
         self._clock = clock
-        # idp id -> (when read, the IdP or None when unknown, when a read last missed the asked key or None)
-        self._entries: dict[str, tuple[float, Idp | None, float | None]] = {}
+        # idp id -> (when read, the IdP, its allowed networks parsed, when a read last missed the asked key or None)
+        self._entries: OrderedDict[str, tuple[float, Idp, tuple, float | None]] = OrderedDict()
+        # idp id -> when a read found no such IdP
+        self._unknown: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def authenticate(self, idp_id: str, token: tokens.ParsedToken | None) -> Principal:
+    def authenticate(self, idp_id: str, token: tokens.ParsedToken | None, source_ip: str | None = None) -> Principal:
+        """The principal of a valid token of this IdP; 401 otherwise. An IdP with an allow-list refuses requests
+        from other addresses with 403, whatever their token (docs/security.md)."""
         if token is None or not is_idp_id(idp_id):
             raise Unauthorized()
-        idp = self._idp(idp_id, token.key_id)
-        key = idp.keys.get(token.key_id) if idp else None
+        found = self._idp(idp_id, token.key_id)
+        if found is None:
+            raise Unauthorized()
+        idp, networks = found
+        if networks and not _allowed(source_ip, networks):
+            raise Forbidden("Requests to this IdP are accepted only from its allowed networks.")
+        key = idp.keys.get(token.key_id)
         if key is None or key.revoked or not tokens.matches(key.digest, token):
             raise Unauthorized()
         return Principal(idp_id=idp_id, key_id=key.id, privileges=key.privileges)
@@ -136,32 +170,54 @@ class KeyCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._unknown.clear()
 
-    def _idp(self, idp_id: str, key_id: str) -> Idp | None:
+    def _idp(self, idp_id: str, key_id: str) -> tuple[Idp, tuple] | None:
         now = self._clock()
         with self._lock:
             cached = self._entries.get(idp_id)
+            unknown_since = self._unknown.get(idp_id)
+        if unknown_since is not None and now - unknown_since < self._miss_refresh:
+            return None
         missed_at = None
+        fresh = False
         if cached is not None:
-            fetched_at, idp, missed_at = cached
+            fetched_at, idp, networks, missed_at = cached
             fresh = now - fetched_at < self._ttl
-            known = idp is not None and key_id in idp.keys
             # The interval runs from the last read that missed, not from the last read: a key created just after
             # the copy was read must work at once.
-            if fresh and (known or (missed_at is not None and now - missed_at < self._miss_refresh)):
-                return idp
+            if fresh and (key_id in idp.keys or (missed_at is not None and now - missed_at < self._miss_refresh)):
+                return idp, networks
         try:
             idp = self._secrets.read(idp_id)
         except UnknownIdp:
-            idp = None  # remembered like any other answer, so unknown IdPs cost one read per interval
-        if idp is None or key_id not in idp.keys or (cached is not None and fresh):
+            with self._lock:
+                self._entries.pop(idp_id, None)
+                _remember(self._unknown, idp_id, now, MAX_UNKNOWN_IDPS)
+            return None
+        if key_id not in idp.keys or (cached is not None and fresh):
             missed_at = now  # this read missed the key, or was the early re-read for a miss
+        networks = parse_networks(idp.allowed_networks)
         with self._lock:
-            self._entries.pop(idp_id, None)
-            if len(self._entries) >= MAX_CACHED_IDPS:
-                del self._entries[next(iter(self._entries))]  # the least recently read
-            self._entries[idp_id] = (now, idp, missed_at)
-        return idp
+            self._unknown.pop(idp_id, None)
+            _remember(self._entries, idp_id, (now, idp, networks, missed_at), MAX_CACHED_IDPS)
+        return idp, networks
+
+
+def _remember(cache: OrderedDict, key: str, value: Any, limit: int) -> None:
+    """Put `key` last (the most recently read), forgetting the least recently read beyond `limit`."""
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > limit:
+        cache.popitem(last=False)
+
+
+def _allowed(source_ip: str | None, networks: tuple) -> bool:
+    try:
+        address = ipaddress.ip_address(source_ip or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 class TenantDirectory:
@@ -230,6 +286,15 @@ class TenantDirectory:
         revoked = key.model_copy(update={"revoked": key.revoked or _now()})
         self._save(idp.model_copy(update={"keys": {**idp.keys, key_id: revoked}}))
         return revoked
+
+    def set_allowed_networks(self, idp_id: str, networks: list[str]) -> Idp:
+        """Replace an IdP's allow-list of source networks (empty: any address); containers apply it within the cache
+        TTL. ValueError for anything that is not a network."""
+        parsed = parse_networks(networks)
+        idp = self.get_idp(idp_id)
+        updated = idp.model_copy(update={"allowed_networks": tuple(str(network) for network in parsed)})
+        self._save(updated)
+        return updated
 
     def _save(self, idp: Idp) -> None:
         self._client.put_secret_value(SecretId=self._secrets.name(idp.id), SecretString=_encode(idp))

@@ -1,0 +1,113 @@
+"""`sam local` without an AWS account: the emulated AWS services the functions use, on a local port.
+
+    make emulator [EMULATOR_PORT=4566]      (or: scim-emulator --port 4566 [--endpoint-host host.docker.internal])
+
+Serves moto's DynamoDB, Secrets Manager and SQS on 127.0.0.1:<port> (or --host), with the table and queue of
+template.yaml and the IdP of the sample events (`demo`) with one API key, and writes into `.emulator/`:
+
+- `env.json`, for `sam local invoke/start-api --env-vars`: the functions' settings pointing at the emulator
+  (`AWS_ENDPOINT_URL`, which boto3 reads, is declared in template.yaml for this: sam local only overrides variables
+  the template declares);
+- `credentials.json`: the IdP's Tenant URL and Secret Token (0600);
+- `events/`: the sample events of `events/`, with the Secret Token filled in.
+
+The functions run in Docker under sam local, so the endpoint in env.json must be reachable from a container:
+127.0.0.1 with `--docker-network host` (Linux), or `--endpoint-host host.docker.internal --host 0.0.0.0` (Docker
+Desktop). docs/local-server.md shows both. Stops on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from .local import template
+from .local.server import REGION, STACK_NAME, Emulator, _write_json, configure_environment
+
+IDP_ID = "demo"  # the IdP id of the sample events in events/
+TOKEN_PLACEHOLDER = "REPLACE_WITH_SECRET_TOKEN"
+SAM_LOCAL_API = "http://127.0.0.1:3000"  # where `sam local start-api` serves by default
+
+
+def seed(directory_path: Path, endpoint_for_functions: str, public_base_url: str) -> dict:
+    """The table, the queues, the IdP and its key; the files sam local and its user need. Returns the credentials."""
+    import boto3
+
+    from scim_endpoint.config import settings
+    from scim_endpoint.tenants import TenantDirectory
+
+    boto3.client("dynamodb").create_table(TableName=settings().table_name, **template.table_definition())
+    sqs = boto3.client("sqs")
+    for name in template.queue_names():
+        sqs.create_queue(QueueName=f"{STACK_NAME}-{name}")
+    tenants = TenantDirectory(boto3.client("secretsmanager"), settings().secrets_prefix)
+    tenants.create_idp("Demo IdP (sam local)", IDP_ID)
+    _, token = tenants.create_key(IDP_ID, "sam local", "Seeded by the emulator", ["users:write", "groups:write"])
+
+    directory_path.mkdir(exist_ok=True)
+    environment = {
+        "TABLE_NAME": settings().table_name,
+        "SECRETS_PREFIX": settings().secrets_prefix,
+        "AWS_ENDPOINT_URL": endpoint_for_functions,
+        "PUBLIC_BASE_URL": public_base_url,
+    }
+    _write_json(directory_path / "env.json", {"Parameters": environment})
+    credentials = {"idp_id": IDP_ID, "tenant_url": f"{public_base_url}/v1/scim/{IDP_ID}", "token": token}
+    _write_json(directory_path / "credentials.json", credentials)
+    events = directory_path / "events"
+    events.mkdir(exist_ok=True)
+    for sample in sorted((template.REPO_ROOT / "events").glob("*.json")):
+        filled = sample.read_text(encoding="utf-8").replace(TOKEN_PLACEHOLDER, token)
+        (events / sample.name).write_text(filled, encoding="utf-8")
+        os.chmod(events / sample.name, 0o600)
+    return credentials
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scim-emulator", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (0.0.0.0 for Docker Desktop)")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--endpoint-host", default="127.0.0.1",
+                        help="the host the functions reach the emulator at (host.docker.internal for Docker Desktop)")
+    parser.add_argument("--dir", type=Path, default=template.REPO_ROOT / ".emulator", help="where to write its files")
+    args = parser.parse_args(argv)
+
+    emulator = Emulator(args.host, args.port)
+    emulator.start()
+    endpoint = f"http://{args.endpoint_host}:{emulator.port}"
+    configure_environment(emulator.endpoint_url, SAM_LOCAL_API)
+    credentials = seed(args.dir, endpoint, SAM_LOCAL_API)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    print(f"AWS emulated (DynamoDB, Secrets Manager, SQS) on {emulator.endpoint_url} (Ctrl-C to stop)\n"
+          f"  region {REGION}; IdP {credentials['idp_id']}; its Secret Token is in {args.dir / 'credentials.json'}\n"
+          f"  sam local start-api --env-vars {args.dir / 'env.json'} --docker-network host\n"
+          f"  sam local invoke UsersFunction -e {args.dir / 'events' / 'get-users-filter.json'} "
+          f"--env-vars {args.dir / 'env.json'} --docker-network host", flush=True)
+    stopping.wait()
+    emulator.stop()
+    print("stopped")
+    return 0
+
+
+def function_environment(env_file: Path) -> dict[str, Any]:
+    """What sam local gives a function: the template's variables, overridden by the file's `Parameters` (and by a
+    section named after the function, which this project does not use), and sam's own AWS_* variables."""
+    values = template.function_environment({"Table": "Table", "AWS::StackName": STACK_NAME, "AWS::Region": REGION})
+    values.update(json.loads(env_file.read_text(encoding="utf-8"))["Parameters"])
+    # sam local's defaults when no credentials are configured (samcli.local.lambdafn.env_vars).
+    values.update(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="defaultkey",
+                  AWS_SECRET_ACCESS_KEY="defaultsecret", AWS_SAM_LOCAL="true")
+    return values
+
+
+if __name__ == "__main__":
+    sys.exit(main())
