@@ -217,8 +217,8 @@ def test_containers_in_one_process_do_not_see_each_others_requests(users: Users,
     paused, resume = threading.Event(), threading.Event()
     authenticate = tenants.KeyCache.authenticate
 
-    def slow_for_the_first(self, idp_id, token):
-        principal = authenticate(self, idp_id, token)
+    def slow_for_the_first(self, idp_id, token, source_ip=None):
+        principal = authenticate(self, idp_id, token, source_ip)
         if threading.current_thread().name == "first":
             paused.set()
             assert resume.wait(10)
