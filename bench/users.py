@@ -46,7 +46,6 @@ def main() -> None:
         ids = [json.loads(s.request("POST", f"{s.base}/Users", "", new_user(f"seed{n}"))["body"])["id"]
                for n in range(args.tenant_size)]
         target = ids[0]
-        created: list[str] = []
 
         def create(i):
             return "POST", f"{s.base}/Users", "", new_user(uuid.uuid4().hex)

@@ -146,6 +146,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="the networks, one per line (e.g. Entra's published ranges: docs/security.md)")
     chosen.add_argument("--any", action="store_true", help="no allow-list: any address (the default)")
 
+    commands.add_parser(
+        "migrate-guards",
+        help="move the uniqueness guards of resources an earlier version wrote to the keys this version makes")
+
     redrive = commands.add_parser(
         "redrive-cleanup",
         help="replay the stream batches the cleanup could not handle (its dead-letter queue); sweep if they expired")
@@ -164,6 +168,13 @@ def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
               + (f"; {len(result.left)} batch(es) failed again and stay on the queue" if result.left else ""),
               file=out)
         return 1 if result.left else 0
+    if args.command == "migrate-guards":
+        result = _migrate(target)
+        print(json.dumps(result.as_dict(), indent=2) if args.json else
+              f"Examined {result.examined} resource(s); moved the guards of {result.moved}"
+              + (f"; {len(result.conflicts)} hold a name another resource now holds: "
+                 + ", ".join(result.conflicts) if result.conflicts else ""), file=out)
+        return 1 if result.conflicts else 0
     if args.command == "activity":
         records = _activity(args, target)
         print(json.dumps(records, indent=2) if args.json else
@@ -217,6 +228,22 @@ def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
         emit(key.public(), f"Revoked key {key.id} ({key.name}); running functions stop accepting it within "
                            "SECRETS_CACHE_TTL_SECONDS.")
     return 0
+
+
+def _store(target: Target):
+    import boto3
+
+    from scim_endpoint.store import DynamoStore
+
+    if not target.table_name:
+        raise ValueError("this command needs --stack NAME or --local (the table)")
+    return DynamoStore.over(boto3.client("dynamodb", **target.client_options), target.table_name)
+
+
+def _migrate(target: Target):
+    from .migrate import migrate
+
+    return migrate(_store(target))
 
 
 def _redrive(args: argparse.Namespace, target: Target):

@@ -48,11 +48,12 @@ def redrive(sqs: Any, streams: Any, store: Any, queue_url: str, timeout: float =
             break
         for message in messages:
             info = _batch_info(message)
-            records = _records(streams, info) if info is not None else None
+            found = _records(streams, info) if info is not None else None
+            records, complete = found if found is not None else (None, False)
             result.batches += 1
-            if records is None:
-                sweep_needed = True  # gone from the stream: the sweep below covers them
-            else:
+            if not complete:
+                sweep_needed = True  # gone from the stream, in whole or in part: the sweep below covers them
+            if records is not None:
                 summary = cleanup.handle_records(store, records)
                 result.records += len(records)
                 result.memberships_deleted += summary["memberships_deleted"]
@@ -61,7 +62,7 @@ def redrive(sqs: Any, streams: Any, store: Any, queue_url: str, timeout: float =
                     continue
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             progress(f"batch {result.batches}: {len(records or [])} records replayed"
-                     + ("" if records is not None else " (gone from the stream: sweeping)"))
+                     + ("" if complete else " (not all of them in the stream any more: sweeping)"))
     if sweep_needed:
         progress("sweeping the table for memberships whose user or group is gone")
         result.memberships_deleted += cleanup.sweep(store)["memberships_deleted"]
@@ -70,18 +71,26 @@ def redrive(sqs: Any, streams: Any, store: Any, queue_url: str, timeout: float =
 
 
 def _batch_info(message: dict) -> dict | None:
+    """Where the message's batch is in the stream; None for a message that does not say (it is not Lambda's)."""
     try:
         info = json.loads(message["Body"])["DDBStreamBatchInfo"]
-        return info if all(k in info for k in ("streamArn", "shardId", "startSequenceNumber")) else None
+        info = {**info, "endSequenceNumber": info.get("endSequenceNumber") or info["startSequenceNumber"]}
+        if not all(isinstance(info[k], str) and info[k] for k in ("streamArn", "shardId")):
+            return None
+        if not all(isinstance(info[k], str) and info[k].isdigit()
+                   for k in ("startSequenceNumber", "endSequenceNumber")):
+            return None
+        return info
     except (ValueError, KeyError, TypeError):
         return None
 
 
-def _records(streams: Any, info: dict) -> list[dict] | None:
-    """The batch's records, from its first sequence number to its last; None when the stream no longer has them."""
+def _records(streams: Any, info: dict) -> tuple[list[dict], bool] | None:
+    """The batch's records, from its first sequence number to its last, and whether they reach the last (the stream
+    may have trimmed the rest); None when the stream no longer has any of them."""
     from botocore.exceptions import ClientError
 
-    end = int(info.get("endSequenceNumber") or info["startSequenceNumber"])
+    end = int(info["endSequenceNumber"])
     try:
         iterator = streams.get_shard_iterator(StreamArn=info["streamArn"], ShardId=info["shardId"],
                                               ShardIteratorType="AT_SEQUENCE_NUMBER",
@@ -94,12 +103,12 @@ def _records(streams: Any, info: dict) -> list[dict] | None:
             empty_pages = 0 if batch else empty_pages + 1
             for record in batch:
                 if int(record["dynamodb"]["SequenceNumber"]) > end:
-                    return records
+                    return records, True
                 records.append(record)
             if records and int(records[-1]["dynamodb"]["SequenceNumber"]) >= end:
-                return records
+                return records, True
             iterator = page.get("NextShardIterator")
-        return records
+        return records, False
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in _GONE:
             return None

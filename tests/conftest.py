@@ -105,6 +105,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("SECRETS_PREFIX", SECRETS_PREFIX)
     # Where clients reach the API: the Tenant URLs (and every meta.location) are built from it, never from a request.
     monkeypatch.setenv("PUBLIC_BASE_URL", f"https://{HOST}")
+    monkeypatch.setenv("INDEX_SETTLE_SECONDS", "0")  # as the local server: moto's index is consistent
     for name, value in POWERTOOLS_ENV.items():
         monkeypatch.setenv(name, value)
     clear_process_caches()

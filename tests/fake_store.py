@@ -10,8 +10,10 @@ consumer, and lets the race and fault harness (tests/usecases) stop a call at it
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 from scim_endpoint.scim.errors import TooMany
@@ -32,6 +34,10 @@ class FakeState:
         self.resources: dict[tuple[str, str, str], Stored] = {}
         self.guards: dict[tuple[str, str, str, str], str] = {}  # -> owner id
         self.members: dict[tuple[str, str, str], dict] = {}  # (idp, group, user) -> member object
+        # The inverse index (GSI1) as a reader sees it. With `index_lags`, it shows only what it had caught up with
+        # (`catch_up_index`): DynamoDB's index is eventually consistent, and the harness makes it lag as far as it can.
+        self.index_lags = False
+        self.index: set[tuple[str, str, str]] = set()
         self.stream: list[dict] = []
         self.lock = threading.RLock()
         self.hook: Hook | None = None
@@ -44,7 +50,16 @@ class FakeState:
 
     def emit(self, event: str, pk: str, sk: str) -> None:
         self.stream.append({"eventName": event, "dynamodb": {
-            "Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "SequenceNumber": str(next(self._sequence))}})
+            "Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "SequenceNumber": str(next(self._sequence)),
+            "ApproximateCreationDateTime": time.time()}})
+
+    def indexed(self) -> set[tuple[str, str, str]]:
+        with self.lock:
+            return set(self.index) if self.index_lags else set(self.members)
+
+    def catch_up_index(self) -> None:
+        with self.lock:
+            self.index = set(self.members)
 
     def take_stream(self) -> list[dict]:
         with self.lock:
@@ -123,7 +138,8 @@ class FakeResources(_Calls):
             checks += [(unique(a), (idp_id, resource_type, a, k) not in state.guards) for a, k in unique_keys.items()]
             checks += _member_checks(state, idp_id, members)
             _fail(checks)
-            state.resources[(idp_id, resource_type, stored.id)] = copy.deepcopy(stored)
+            state.resources[(idp_id, resource_type, stored.id)] = dataclasses.replace(
+                copy.deepcopy(stored), guards=dict(unique_keys))
             state.emit("INSERT", resource_pk(idp_id, resource_type), stored.id)
             for attribute, key in unique_keys.items():
                 state.guards[(idp_id, resource_type, attribute, key)] = stored.id
@@ -147,7 +163,8 @@ class FakeResources(_Calls):
                     checks.append((unique(attribute), (idp_id, resource_type, attribute, new_key) not in state.guards))
             checks += _member_checks(state, idp_id, members)
             _fail(checks)
-            state.resources[(idp_id, resource_type, current.id)] = copy.deepcopy(new)
+            state.resources[(idp_id, resource_type, current.id)] = dataclasses.replace(
+                copy.deepcopy(new), guards=dict(new_unique))
             state.emit("MODIFY", resource_pk(idp_id, resource_type), current.id)
             for attribute in sorted(set(current_unique) | set(new_unique)):
                 old, new_key = current_unique.get(attribute), new_unique.get(attribute)
@@ -191,7 +208,9 @@ class FakeResources(_Calls):
 
     @staticmethod
     def create_size(unique_keys: dict[str, str]) -> int:
-        return 1 + len(unique_keys)
+        from scim_endpoint.store.resources import DynamoResourceStore
+
+        return DynamoResourceStore.create_size(unique_keys)
 
 
 def _member_checks(state: FakeState, idp_id: str, writes: MemberWrites | None) -> list[tuple[Why, bool]]:
@@ -261,8 +280,7 @@ class FakeMemberships(_Calls):
         if not keyable(user_id):
             return []
         self._enter("groups_of")
-        with self.state.lock:
-            return sorted(g for (i, g, u) in self.state.members if (i, u) == (idp_id, user_id))
+        return sorted(g for (i, g, u) in self.state.indexed() if (i, u) == (idp_id, user_id))
 
     def write(self, idp_id: str, writes: MemberWrites) -> None:
         self._enter("write")
@@ -287,7 +305,9 @@ class FakeMemberships(_Calls):
                 deleted += 1
         return deleted
 
-    def delete_memberships_of(self, idp_id: str, user_id: str) -> int:
+    def delete_memberships_of(self, idp_id: str, user_id: str, deleted_at: float | None = None) -> int:
+        if deleted_at is not None:  # DynamoDB's waits until the index shows what was written before the deletion
+            self.state.catch_up_index()
         return sum(self.delete_members(idp_id, group_id, [user_id]) for group_id in self.groups_of(idp_id, user_id))
 
 

@@ -377,6 +377,7 @@ def configure_environment(endpoint_url: str, public_base_url: str) -> dict[str, 
         AWS_ACCESS_KEY_ID="local",
         AWS_SECRET_ACCESS_KEY="local",
         POWERTOOLS_TRACE_DISABLED="true",
+        INDEX_SETTLE_SECONDS="0",  # moto's index is consistent: the cleanup need not wait for it
     )
     os.environ.update(env)
     return env

@@ -189,6 +189,41 @@ def test_create_that_fails_writing_its_members_leaves_nothing(groups: Groups, us
     assert groups.member_ids(body["id"]) == {m["value"] for m in members}
 
 
+def test_a_large_create_whose_undo_fails_too_answers_the_first_error(groups: Groups, users: Users, monkeypatch,
+                                                                     fast_transactions, caplog) -> None:
+    """Members throttled, and then the undo too: the client gets the throttling (not the undo's error), the log says
+    which group stayed, and a client's path on — 409 on the retried POST, lookup by displayName, PATCH of the
+    members — ends with the whole group."""
+    from scim_endpoint.scim.errors import ServiceUnavailable, Throttled
+    from scim_endpoint.store.memberships import DynamoMembershipStore
+    from scim_endpoint.store.resources import DynamoResourceStore
+
+    members = [{"value": user_id} for user_id in seed_users(users.tenant, 120)]
+    real_write = DynamoMembershipStore.write
+    writes = {"n": 0}
+
+    def second_step_throttled(self, idp_id, member_writes):
+        writes["n"] += 1
+        if writes["n"] > 1:
+            raise Throttled("DynamoDB is busy.", retry_after=1)
+        return real_write(self, idp_id, member_writes)
+
+    def unavailable(self, *args, **kwargs):
+        raise ServiceUnavailable("DynamoDB is unreachable.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DynamoMembershipStore, "write", second_step_throttled)
+        patched.setattr(DynamoResourceStore, "delete", unavailable)
+        error(groups.post(group("Stuck", members=members)), 429)
+    (stayed,) = groups.filter('displayName eq "Stuck"')
+    assert any(r.getMessage() == "a group whose members failed could not be deleted again"
+               and getattr(r, "resource_id", None) == stayed["id"] for r in caplog.records)
+    assert 0 < len(groups.member_ids(stayed["id"])) < len(members)
+    error(groups.post(group("Stuck", members=members)), 409, "uniqueness")
+    groups.patched(stayed["id"], patch_op({"op": "add", "path": "members", "value": members}))
+    assert groups.member_ids(stayed["id"]) == {m["value"] for m in members}
+
+
 def test_create_with_an_invalid_member_is_400(groups: Groups) -> None:
     for members in ([{"value": "u", "type": "Group"}], [{"display": "no value"}], [{"value": ""}], [{"value": 7}],
                     [{"value": "x" * 2000}], [{}], "not a list of members"):
@@ -266,6 +301,22 @@ def test_get_with_and_without_members(groups: Groups, users: Users, tenant: Tena
     assert version(full) == 1
 
 
+def test_if_none_match_answers_304_only_without_members(groups: Groups, users: Users) -> None:
+    """Members change without the group's version changing, so a read that carries them is answered in full: a 304
+    would hide a member written since. Without members the version says everything (Entra reads groups so)."""
+    alice, = new_users(users, 1)
+    body = groups.create(group("Watchers"))
+    unchanged = {"If-None-Match": 'W/"1"'}
+    assert groups.get(body["id"], "?excludedAttributes=members", headers=unchanged).status == 304
+    assert groups.get(body["id"], "?attributes=displayName", headers=unchanged).status == 304
+    groups.patched(body["id"], patch_op({"op": "add", "path": "members", "value": [{"value": alice}]}))
+    for query in ("", "?attributes=members", "?excludedAttributes=externalId"):
+        result = groups.get(body["id"], query, headers=unchanged)
+        assert [m["value"] for m in ok(result)["members"]] == [alice], query
+        assert result.headers["etag"] == 'W/"1"'
+    assert groups.get(body["id"], "?excludedAttributes=members", headers=unchanged).status == 304
+
+
 def test_list_of_groups(groups: Groups, users: Users) -> None:
     (alice,) = new_users(users, 1)
     first = groups.create(group("A"))
@@ -288,6 +339,31 @@ MEMBERSHIP_CHECKS = [
     'ID eq "{group}" AND Members eq "{user}"',
     'id eq "{group}" and urn:ietf:params:scim:schemas:core:2.0:Group:members eq "{user}"',
 ]
+
+
+def test_searches_show_all_of_a_groups_members_never_just_those_a_filter_read(groups: Groups, users: Users) -> None:
+    """A filter on members reads only the members it asks about; a response that shows members shows all of them,
+    at `/Groups/.search`, in `GET /Groups` and at the root `/.search` alike (which used to show none, or only the
+    filtered one)."""
+    alice, bob = new_users(users, 2)
+    team = groups.create(group("Team", members=[{"value": alice}, {"value": bob}]))
+    groups.create(group("Empty"))
+    everyone = sorted([alice, bob])
+    member_filter = f'members eq "{alice}"'
+    shown = [
+        ok(groups.search({"filter": member_filter}))["Resources"],
+        ok(groups.list(f"filter={quote(member_filter)}"))["Resources"],
+        ok(groups.request("POST", "/.search", {"filter": member_filter}))["Resources"],
+        [r for r in ok(groups.request("POST", "/.search", {}))["Resources"] if r["id"] == team["id"]],
+    ]
+    for resources in shown:
+        assert [r["id"] for r in resources] == [team["id"]]
+        assert [m["value"] for m in resources[0]["members"]] == everyone
+        assert list(resources[0])[-1] == "meta"
+    root = ok(groups.request("POST", "/.search", {"filter": 'displayName eq "Empty"'}))["Resources"]
+    assert len(root) == 1 and "members" not in root[0]
+    excluded = ok(groups.request("POST", "/.search", {"filter": member_filter, "excludedAttributes": ["members"]}))
+    assert "members" not in excluded["Resources"][0]
 
 
 def test_membership_check(groups: Groups, users: Users) -> None:
@@ -505,6 +581,8 @@ INVALID_MEMBER_OPERATIONS = [
     ({"op": "add", "path": 'members[value eq "x"]', "value": [{"value": "x"}]}, "invalidPath"),
     ({"op": "move", "path": "members", "value": [{"value": "x"}]}, "invalidSyntax"),
     ({"op": "add", "path": "members", "value": [{"value": "x" * 2000}]}, "invalidValue"),
+    # A path-less remove names no target, whatever its value holds (RFC 7644 §3.5.2.2), as on a group's own attributes.
+    ({"op": "remove", "value": {"members": [{"value": "x"}]}}, "noTarget"),
 ]
 
 

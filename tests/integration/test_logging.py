@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 
-import pytest
-
 from scim_endpoint.store.resources import DynamoResourceStore as Store
 from tests.conftest import Tenant, new_guid
 

@@ -10,7 +10,6 @@ import boto3
 import pytest
 
 from devtools.redrive import redrive
-from scim_endpoint import cleanup
 from scim_endpoint.store import store
 from tests.conftest import REGION, TABLE_NAME
 from tests.integration.test_cleanup import Stream, filtered, keys
@@ -101,6 +100,44 @@ def test_records_gone_from_the_stream_are_covered_by_a_sweep(groups: Groups, use
     assert result.swept and result.memberships_deleted == 3 and result.as_dict()["left"] == 0
     assert member_items(users.tenant, "gone-group") == set()
     assert member_items(users.tenant, team["id"]) == {alice, bob}
+    assert waiting(queue) == 0
+
+
+def test_a_batch_the_stream_holds_only_in_part_is_replayed_and_swept(groups: Groups, users: Users, stream: Stream,
+                                                                     queue: str) -> None:
+    """The stream trimmed the end of the batch (or its shard closed early): what it still has is replayed, and the
+    sweep covers the rest, rather than deleting the message as if every record had been handled."""
+    alice, bob = new_users(users, 2)
+    doomed = groups.create(group("Doomed", members=[{"value": alice}]))
+    stream.read()
+    groups.delete(doomed["id"])
+    records = filtered(stream.read())
+    seed_member_items(users.tenant.idp_id, "gone-group", [bob])  # what the missing records would have cleaned
+    last = str(int(records[-1]["dynamodb"]["SequenceNumber"]) + 10**6)  # past anything the stream holds
+    dead_letter(queue, [records[0], {"dynamodb": {"SequenceNumber": last}}])
+
+    result = run(queue)
+    # Replayed: the batch's records and the seeded item's insertion after them (the stream holds nothing later).
+    assert result.swept and result.as_dict()["left"] == 0 and result.records == len(records) + 1
+    assert member_items(users.tenant, doomed["id"]) == set() and member_items(users.tenant, "gone-group") == set()
+    assert waiting(queue) == 0
+
+
+@pytest.mark.parametrize("body", [
+    "not json", "[]", json.dumps({"DDBStreamBatchInfo": None}),
+    json.dumps({"DDBStreamBatchInfo": {"streamArn": "arn", "shardId": "s", "startSequenceNumber": "12x"}}),
+    json.dumps({"DDBStreamBatchInfo": {"streamArn": "arn", "shardId": "s", "startSequenceNumber": "1",
+                                       "endSequenceNumber": 2}}),
+    json.dumps({"DDBStreamBatchInfo": {"streamArn": ["arn"], "shardId": "s", "startSequenceNumber": "1"}}),
+])
+def test_a_message_that_describes_no_batch_is_swept_for_not_crashed_on(users: Users, queue: str, body: str) -> None:
+    """Whatever the queue holds, the redrive finishes: a message that does not say where its batch is cannot be
+    replayed, so the sweep stands in for it."""
+    alice, = new_users(users, 1)
+    seed_member_items(users.tenant.idp_id, "gone-group", [alice])
+    boto3.client("sqs", region_name=REGION).send_message(QueueUrl=queue, MessageBody=body)
+    result = run(queue)
+    assert result.as_dict() == {"batches": 1, "records": 0, "memberships_deleted": 1, "swept": True, "left": 0}
     assert waiting(queue) == 0
 
 

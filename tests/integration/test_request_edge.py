@@ -110,7 +110,8 @@ def test_a_key_reads_only_what_it_may(call, make_tenant, privileges, path) -> No
 
 def test_a_handler_runs_only_for_the_route_api_gateway_matched(call, tenant: Tenant) -> None:
     """If the function were handed a request whose path its resolver would route elsewhere than the resource API
-    Gateway matched, it refuses it rather than run a handler the route table did not judge."""
+    Gateway matched, it refuses it rather than run a handler the route table did not judge (the path does not even
+    hold the IdP id where the matched route has it: 401)."""
     from tests.conftest import load_handler
     from devtools.local.template import routes
     from devtools.local.server import LambdaContext
@@ -120,7 +121,8 @@ def test_a_handler_runs_only_for_the_route_api_gateway_matched(call, tenant: Ten
     event["resource"] = "/v1/scim/{idpId}/Users/.search"  # what API Gateway would say for another route
     route = next(r for r in routes() if r.method == "GET" and r.resource.endswith("/Users"))
     answer = load_handler(route.code_dir, route.handler)(event, LambdaContext(route.function, "x"))
-    assert answer["statusCode"] in (403, 405)
+    assert answer["statusCode"] in (401, 403, 405)
+    assert json.loads(answer["body"])["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
 
 
 def test_other_methods_of_a_known_path_are_405_with_allow(call, tenant: Tenant) -> None:
@@ -302,7 +304,7 @@ def test_a_member_carries_at_most_a_short_display_and_ref(users: Users, groups: 
     """The review built a 13.5 MB group from 420 members with 16 KB `display`/`$ref`: members are capped when
     written."""
     alice = users.create(user("alice@contoso.com"))
-    for member in ({"value": alice["id"], "display": "x" * 257}, {"value": alice["id"], "$ref": "x" * 513}):
+    for member in ({"value": alice["id"], "display": "x" * 257}, {"value": alice["id"], "$ref": "x" * 257}):
         error(groups.post({"displayName": "Big", "members": [member]}), 400, "invalidValue")
     team = groups.create({"displayName": "Team"})
     error(groups.patch(team["id"], {"schemas": [PATCH_OP], "Operations": [
@@ -386,3 +388,28 @@ def test_an_escaped_lone_surrogate_in_a_patch_path_filter_is_a_400(users: Users,
     error(groups.patch(team["id"], {"schemas": [PATCH_OP], "Operations": [
         {"op": "remove", "path": f'members[value eq "{ESCAPED_SURROGATE}"]'}]}), 400, "invalidPath")
     assert table_items() == before
+
+
+# --- found by the review of the request edge --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base_path", ["", "/scim", "/api/scim"])
+def test_a_custom_domains_base_path_comes_before_the_tenant_url(call, tenant: Tenant, base_path: str) -> None:
+    """Behind a custom domain with a base path mapping, API Gateway's `path` starts with the base path: the IdP
+    segment is found after it (it was read at a fixed position: every such request was a 401)."""
+    from devtools.local.server import LambdaContext
+    from devtools.local.template import routes
+    from tests.conftest import load_handler
+
+    for method, suffix, route_suffix in (("GET", "/Users", "/Users"), ("GET", "/Users/abc", "/Users/{id}"),
+                                         ("GET", "/ServiceProviderConfig", "/ServiceProviderConfig")):
+        event = call(method, f"{tenant.base}{suffix}", token=tenant.token).event
+        event = {**event, "path": f"{base_path}{tenant.base}{suffix}"}
+        route = next(r for r in routes() if r.method == method and r.resource.endswith(route_suffix))
+        answer = load_handler(route.code_dir, route.handler)(event, LambdaContext(route.function, "x"))
+        assert answer["statusCode"] == (404 if suffix == "/Users/abc" else 200), answer
+    # The base path does not make another segment the IdP's.
+    event = call("GET", f"{tenant.base}/Users", token=tenant.token).event
+    event = {**event, "path": f"/v1/scim/{tenant.idp_id}/v1/scim/other/Users"}
+    route = next(r for r in routes() if r.method == "GET" and r.resource.endswith("/Users"))
+    assert load_handler(route.code_dir, route.handler)(event, LambdaContext(route.function, "x"))["statusCode"] == 401

@@ -112,3 +112,58 @@ def test_reads_that_decide_writes_are_strongly_consistent(dynamo: DynamoStore, m
         else:
             assert params["ConsistentRead"] is True, operation
     assert sum(1 for _, params in seen if params.get("IndexName")) == 1
+
+
+@pytest.mark.parametrize("age, waited", [(0.0, 2.0), (0.5, 1.5), (2.0, 0.0), (3600.0, 0.0), (-30.0, 2.0)])
+def test_a_users_memberships_are_read_once_the_index_has_caught_up(aws, age: float, waited: float) -> None:
+    """The inverse index may not yet show a membership written a moment before the user's deletion: the cleanup
+    reads it INDEX_SETTLE_SECONDS after the deletion (never longer, whatever the clocks say), and at once when that
+    time has passed (a redrive, a late batch)."""
+    from scim_endpoint.store.memberships import DynamoMembershipStore
+
+    now = 1_800_000_000.0
+    slept: list[float] = []
+    dynamo = DynamoStore.over(boto3.client("dynamodb", region_name=REGION), TABLE_NAME)
+    memberships = DynamoMembershipStore(dynamo.table, 2.0, clock=lambda: now, sleep=slept.append)
+    make_user(dynamo, "u1")
+    make_group(dynamo, "g1", members=["u1"])
+    assert memberships.delete_memberships_of(IDP, "u1", deleted_at=now - age) == 1
+    assert slept == [pytest.approx(waited)]
+    assert memberships.delete_memberships_of(IDP, "u1") == 0 and slept == [pytest.approx(waited)]  # no time: no wait
+
+
+@pytest.mark.parametrize("unanswered", [1, 9, 10])
+def test_unprocessed_keys_are_asked_again_then_429(dynamo: DynamoStore, monkeypatch, unanswered: int) -> None:
+    """BatchGetItem and BatchWriteItem may leave keys unprocessed when DynamoDB is busy: they are asked again after a
+    growing wait, and after 10 attempts the request is 429, never a loop without end."""
+    from scim_endpoint.scim.errors import Throttled
+    from scim_endpoint.store import table
+
+    make_user(dynamo, "u1")
+    make_group(dynamo, "g1", members=["u1"])
+    slept: list[float] = []
+    monkeypatch.setattr(table.time, "sleep", slept.append)
+    real = dynamo.table.client._make_api_call
+    calls = {"BatchGetItem": 0, "BatchWriteItem": 0}
+
+    def busy(operation_name: str, api_params: dict) -> dict:
+        if operation_name not in calls:
+            return real(operation_name, api_params)
+        calls[operation_name] += 1
+        if calls[operation_name] <= unanswered:
+            field = "UnprocessedKeys" if operation_name == "BatchGetItem" else "UnprocessedItems"
+            return {field: api_params["RequestItems"]}
+        return real(operation_name, api_params)
+
+    monkeypatch.setattr(dynamo.table.client, "_make_api_call", busy)
+    if unanswered < 10:
+        assert dynamo.resources.existing(IDP, "User", ["u1", "u2"]) == {"u1"}
+        assert dynamo.memberships.delete_members(IDP, "g1", ["u1"]) == 1
+        assert calls == {"BatchGetItem": unanswered + 1, "BatchWriteItem": unanswered + 1}
+    else:
+        with pytest.raises(Throttled):
+            dynamo.resources.existing(IDP, "User", ["u1"])
+        with pytest.raises(Throttled):
+            dynamo.memberships.delete_members(IDP, "g1", ["u1"])
+        assert calls == {"BatchGetItem": 10, "BatchWriteItem": 10}
+    assert sorted(slept) == sorted(2 * [min(1.0, 0.05 * 2**n) for n in range(min(unanswered, 9))])

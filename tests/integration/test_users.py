@@ -20,7 +20,7 @@ from tests.entra_requests import (
     META_CREATE, TUT_CREATE, TUT_DISABLE, TUT_EXAMPLE_2, TUT_EXAMPLE_5_ADD_MANAGER, TUT_RENAME_USER_NAME,
     TUT_UPDATE_MULTI_VALUED, VALIDATOR_CREATE, VALIDATOR_REMOVE_MANAGER,
 )
-from tests.support import ERROR_SCHEMA, Users, error, nones, ok, table_items
+from tests.support import ERROR_SCHEMA, GROUP_SCHEMA, Groups, Users, error, nones, ok, table_items
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -698,16 +698,30 @@ def test_if_match_star_on_delete(users: Users) -> None:
 
 def test_if_none_match(users: Users) -> None:
     before = users.create(user())
+    plain = "?excludedAttributes=groups"  # the version follows everything the response carries
     for tag in ('W/"1"', '"1"', "*", 'W/"7", W/"1"'):
-        result = users.get(before["id"], headers={"If-None-Match": tag})
+        result = users.get(before["id"], plain, headers={"If-None-Match": tag})
         assert result.status == 304, (tag, result.body)
         assert result.body is None
         assert result.headers.get("etag") == 'W/"1"'
-    result = users.get(before["id"], headers={"If-None-Match": 'W/"0"'})
+    result = users.get(before["id"], plain, headers={"If-None-Match": 'W/"0"'})
     assert ok(result) == before
     ok(users.patch(before["id"], patch_op({"op": "add", "path": "title", "value": "x"})))
-    assert ok(users.get(before["id"], headers={"If-None-Match": 'W/"1"'}))["title"] == "x"
-    assert users.get(before["id"], headers={"If-None-Match": 'W/"2"'}).status == 304
+    assert ok(users.get(before["id"], plain, headers={"If-None-Match": 'W/"1"'}))["title"] == "x"
+    assert users.get(before["id"], plain, headers={"If-None-Match": 'W/"2"'}).status == 304
+    assert users.get(before["id"], "?attributes=title", headers={"If-None-Match": 'W/"2"'}).status == 304
+
+
+def test_if_none_match_is_never_304_for_a_user_with_its_groups(users: Users, groups: Groups) -> None:
+    """A user's `groups` change without its version changing (membership is the group's), so a read that carries
+    them is answered in full: a 304 would hide a membership written since."""
+    member = users.create(user())
+    assert ok(users.get(member["id"], headers={"If-None-Match": 'W/"1"'})).get("groups") is None
+    group = groups.create({"schemas": [GROUP_SCHEMA], "displayName": "Readers", "members": [{"value": member["id"]}]})
+    for query in ("", "?attributes=groups", "?excludedAttributes=title"):
+        result = users.get(member["id"], query, headers={"If-None-Match": 'W/"1"'})
+        assert [g["value"] for g in ok(result)["groups"]] == [group["id"]], query
+        assert result.headers.get("etag") == 'W/"1"'
 
 
 # --- DELETE -------------------------------------------------------------------------------------------------------

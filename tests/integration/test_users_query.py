@@ -82,7 +82,7 @@ EVALUATED = [
     ('Name.FamilyName EQ "SMITH"', {"alice", "eve"}),
     ('userName Co "fabrikam" AnD Active Eq False', {"eve"}),
     ("ACTIVE eq FALSE", {"carol", "eve"}),
-    (f"urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"d\"", {"dave"}),
+    ("urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"d\"", {"dave"}),
     # Logic, with parentheses and `not`.
     ('(title eq "Engineer" or nickName pr) and not (active eq false)', {"alice", "dave"}),
     ('title eq "Engineer" or nickName pr and active eq false', {"alice", "eve"}),
@@ -344,7 +344,7 @@ def test_search_request(users: Users, population: dict) -> None:
     assert names(body["Resources"]) == {"carol", "eve"}
     assert all("emails" not in r and "name" not in r for r in body["Resources"])
     assert ok(users.search({}))["totalResults"] == 5
-    assert ok(users.search({"filter": f'userName eq "dave@contoso.org"'}))["Resources"] == [population["dave"]]
+    assert ok(users.search({"filter": 'userName eq "dave@contoso.org"'}))["Resources"] == [population["dave"]]
     error(users.search({"schemas": ["urn:wrong"]}), 400, "invalidValue")
     error(users.search({"count": "many"}), 400, "invalidValue")
     error(users.search([]), 400, "invalidSyntax")
@@ -425,7 +425,8 @@ def test_dynamodb_calls_per_request(users: Users, dynamodb_calls: list[str]) -> 
         == ["GetItem"]
     assert cost(lambda: ok(users.put(user_id, user("calls@contoso.com", externalId="c-2")))) \
         == ["GetItem", "TransactWriteItems"]
-    assert cost(lambda: users.get(user_id, headers={"If-None-Match": 'W/"3"'})) == ["GetItem"]
+    assert cost(lambda: users.get(user_id, "?excludedAttributes=groups", headers={"If-None-Match": 'W/"3"'})) \
+        == ["GetItem"]
     assert cost(lambda: ok(users.list("count=0"))) == ["Query"]
     assert cost(lambda: error(users.post(user("CALLS@contoso.com")), 409)) == ["TransactWriteItems"]
     # DELETE leaves the user's groups first: the inverse index says there are none here.

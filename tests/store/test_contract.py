@@ -4,6 +4,7 @@ results, the same conditions, the same domain errors in the same order."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import boto3
@@ -40,16 +41,19 @@ def keys(name: str) -> dict[str, str]:
 
 
 def make_user(store, user_id: str, name: str | None = None) -> Stored:
+    """A user as it is stored: with the guard keys it holds recorded."""
     stored = user(user_id, name or f"{user_id}@contoso.com")
-    store.resources.create(IDP, "User", stored, keys(stored.attributes["userName"]))
-    return stored
+    guard_keys = keys(stored.attributes["userName"])
+    store.resources.create(IDP, "User", stored, guard_keys)
+    return dataclasses.replace(stored, guards=guard_keys)
 
 
 def make_group(store, group_id: str, name: str | None = None, members: list[str] = ()) -> Stored:
     stored = group(group_id, name or f"Group {group_id}")
     writes = MemberWrites(group_id, [{"value": m} for m in members], group_checked=True) if members else None
-    store.resources.create(IDP, "Group", stored, {"displayName": stored.attributes["displayName"].casefold()}, writes)
-    return stored
+    guard_keys = {"displayName": stored.attributes["displayName"].casefold()}
+    store.resources.create(IDP, "Group", stored, guard_keys, writes)
+    return dataclasses.replace(stored, guards=guard_keys)
 
 
 def member_ids(store, group_id: str) -> list[str]:
@@ -101,6 +105,7 @@ def test_update_is_conditional_on_the_version_read(store) -> None:
     alice = make_user(store, "u1", "alice@contoso.com")
     renamed = user("u1", "alice2@contoso.com", version=2)
     store.resources.update(IDP, "User", alice, renamed, keys("alice@contoso.com"), keys("alice2@contoso.com"))
+    renamed = dataclasses.replace(renamed, guards=keys("alice2@contoso.com"))
     assert store.resources.get(IDP, "User", "u1") == renamed
     assert store.resources.find_unique(IDP, "User", "userName", "alice@contoso.com") is None
     assert store.resources.find_unique(IDP, "User", "userName", "alice2@contoso.com") == renamed
@@ -134,6 +139,15 @@ def test_delete_is_conditional_and_takes_guards_and_listed_memberships(store) ->
     assert store.resources.get(IDP, "User", "u1") is None
     assert store.resources.find_unique(IDP, "User", "userName", "alice@contoso.com") is None
     assert member_ids(store, "g1") == ["u2"] and member_ids(store, "g2") == []
+
+
+def test_a_resource_holds_the_guard_keys_it_was_written_with(store) -> None:
+    """Recorded in the resource, so a change or a deletion moves exactly the guards it holds, however keys are made
+    by then."""
+    make_user(store, "u1", "Zoë@contoso.com")
+    assert store.resources.get(IDP, "User", "u1").guards == {"userName": "zoë@contoso.com"}
+    assert store.resources.find_unique(IDP, "User", "userName", "zoë@contoso.com").guards == {
+        "userName": "zoë@contoso.com"}
 
 
 def test_sizes_are_the_same(store) -> None:
@@ -201,6 +215,7 @@ def test_a_group_change_and_its_members_in_one_transaction(store) -> None:
     assert store.resources.get(IDP, "Group", "g1") == team and member_ids(store, "g1") == ["u1"]
     store.resources.update(IDP, "Group", team, renamed, {"displayName": "team"}, {"displayName": "renamed"},
                            MemberWrites("g1", [{"value": "u2"}], ["u1"], group_checked=True))
+    renamed = dataclasses.replace(renamed, guards={"displayName": "renamed"})
     assert store.resources.get(IDP, "Group", "g1") == renamed and member_ids(store, "g1") == ["u2"]
 
 
@@ -218,8 +233,9 @@ def test_cleanup_deletions(store) -> None:
         make_user(store, user_id)
     make_group(store, "g1", members=["u1", "u2"])
     make_group(store, "g2", members=["u1"])
-    assert store.memberships.delete_memberships_of(IDP, "u1") == 2
+    assert store.memberships.delete_memberships_of(IDP, "u1", deleted_at=0.0) == 2  # long ago: no wait
     assert member_ids(store, "g1") == ["u2"] and member_ids(store, "g2") == []
+    assert store.memberships.delete_memberships_of(IDP, "u1") == 0
     store.memberships.delete_members(IDP, "g1", ["u2", "u9"])
     assert member_ids(store, "g1") == []
 

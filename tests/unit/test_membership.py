@@ -5,11 +5,14 @@ and a value list removes only those members."""
 from __future__ import annotations
 
 import copy
+import json
+import uuid
 from collections.abc import Callable
 
 import pytest
 
-from scim_endpoint.scim import membership
+from scim_endpoint.resources.memberships import MAX_MEMBERS_RETURNED
+from scim_endpoint.scim import listing, membership, validation
 from scim_endpoint.scim.errors import ScimError
 from scim_endpoint.scim.resource_types import GROUP
 from tests.entra_requests import (
@@ -350,3 +353,31 @@ def test_add_or_replace_with_a_value_filter_is_400(op: str) -> None:
 ])
 def test_malformed_patches_are_400(body: dict, scim_type: str) -> None:
     scim_error(lambda: split(body), 400, scim_type)
+
+
+# --- the size of a member ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("character, fitting", [("x", 256), ('"', 64), ("é", 42), ("\U0001F600", 21)])
+def test_display_and_ref_are_capped_in_escaped_bytes(character: str, fitting: int) -> None:
+    """Caps in characters let a member of non-ASCII or quotes take six times the bytes in a response."""
+    for name in ("display", "$ref"):
+        assert membership.members_of([{"value": "u-1", name: character * fitting}])[0][name] == character * fitting
+        with pytest.raises(ScimError) as raised:
+            membership.members_of([{"value": "u-1", name: character * (fitting + 1)}])
+        assert raised.value.scim_type == "invalidValue" and "bytes" in raised.value.detail
+
+
+def test_a_group_of_the_most_members_returned_always_fits_the_response_budget() -> None:
+    """A group with MAX_MEMBERS_RETURNED of the largest members allowed, and own attributes as large as a resource
+    may be, is still one response: `GET /Groups/{id}` under that count never fails for its size."""
+    worst_member = membership.members_of([{"value": str(uuid.uuid4()), "display": '"' * 64, "$ref": '"' * 64,
+                                           "type": "User"}])[0]
+    own = {"externalId": '"' * (validation.MAX_RESOURCE_BYTES // 2 - 64)}  # 100 KB stored; twice that escaped
+    assert len(json.dumps(own)) <= validation.MAX_RESOURCE_BYTES
+    group = {"schemas": [GROUP.schema], "id": str(uuid.uuid4()), **own,
+             "members": [worst_member] * MAX_MEMBERS_RETURNED,
+             "meta": {"resourceType": "Group", "created": "2026-01-01T00:00:00Z", "lastModified": "2026-01-01T00:00:00Z",
+                      "location": "https://" + "h" * 253 + "/v1/scim/" + "i" * 36 + "/Groups/" + str(uuid.uuid4()),
+                      "version": 'W/"1000000000"'}}
+    assert listing.fits(listing.to_json(group))

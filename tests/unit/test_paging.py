@@ -6,7 +6,7 @@ import pytest
 
 from scim_endpoint.scim.errors import InvalidFilter, InvalidValue
 from scim_endpoint.scim.filter import AttrPath, Compare
-from scim_endpoint.scim.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ListQuery, parse_list_query
+from scim_endpoint.scim.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ListQuery, parse_list_query, parse_search_request
 
 
 def test_no_parameters_gives_the_defaults() -> None:
@@ -131,3 +131,24 @@ def test_filter_is_parsed_with_entra_encoding() -> None:
 def test_invalid_filter_is_reported_as_invalid_filter() -> None:
     with pytest.raises(InvalidFilter):
         parse_list_query({"filter": 'userName eq "unterminated'})
+
+
+@pytest.mark.parametrize("body, text", [
+    ({"schemas": ["urn:wrong"]}, "urn:ietf:params:scim:api:messages:2.0:SearchRequest"),
+    ({"count": "many"}, "'count' must be an integer"),
+])
+def test_a_search_request_error_keeps_the_case_of_what_it_names(body: dict, text: str) -> None:
+    """Details used to be lower-cased throughout, URNs too (`…:searchrequest`, a schema no client knows)."""
+    with pytest.raises(InvalidValue) as raised:
+        parse_search_request(body)
+    assert text in raised.value.detail and "Value error" not in raised.value.detail
+
+
+def test_a_patch_op_error_keeps_the_case_of_what_it_names() -> None:
+    from scim_endpoint.scim.errors import ScimError
+    from scim_endpoint.scim.patch import operations_of
+
+    with pytest.raises(ScimError) as raised:
+        operations_of({"schemas": ["urn:wrong"], "Operations": []})
+    assert raised.value.scim_type == "invalidValue"
+    assert "urn:ietf:params:scim:api:messages:2.0:PatchOp" in raised.value.detail, raised.value.detail

@@ -213,6 +213,10 @@ def explore(setup: Callable[[World], Any], first: Callable[[World, Any], Callabl
         given = setup(world)
         world.store.state.take_stream()
         world.cleanup()
+        # From here the inverse index lags: it shows what the setup wrote, and no later write until the stream's
+        # consumer waits for it (the longest DynamoDB could take, for each request that reads it).
+        world.store.state.catch_up_index()
+        world.store.state.index_lags = True
         scheduler = Scheduler(choices)
         world.store.state.hook = world.hooked(scheduler.hook)
         a, b = first(world, given), second(world, given)

@@ -230,3 +230,50 @@ def test_a_group_created_with_members_while_one_of_them_is_deleted() -> None:
         assert all(u != given["users"][0] for _, u in world.memberships())
 
     explore(users_and_group(2), create, delete_user, check)
+
+
+def test_a_large_group_change_while_the_group_is_renamed() -> None:
+    """More members than one transaction: written in steps conditional on the version read. A rename landing
+    between them is a lost race for the change, which reads the group again and finishes: both are 2xx, nothing
+    is a 429, and the group ends with both changes."""
+
+    def large(world, given):
+        return lambda: world.groups.patch(scope(), given["group"], patch(
+            {"op": "replace", "path": "externalId", "value": "large"},
+            {"op": "add", "path": "members", "value": [{"value": u} for u in given["users"]]}))
+
+    def rename(world, given):
+        return lambda: world.groups.patch(scope(), given["group"], patch(
+            {"op": "replace", "path": "displayName", "value": "Renamed"}))
+
+    def check(world: World, given, changed: Outcome, renamed: Outcome) -> None:
+        assert changed.status == renamed.status == 200, (changed, renamed)
+        stored = world.store.resources.get(IDP, "Group", given["group"])
+        assert stored.attributes["externalId"] == "large" and stored.attributes["displayName"] == "Renamed"
+        assert world.memberships() == {(given["group"], u) for u in given["users"]}
+
+    explore(users_and_group(52), large, rename, check)
+
+
+def test_a_large_group_change_with_if_match_says_what_it_wrote() -> None:
+    def large(world, given):
+        return lambda: world.groups.patch(scope('W/"1"'), given["group"], patch(
+            {"op": "replace", "path": "externalId", "value": "large"},
+            {"op": "add", "path": "members", "value": [{"value": u} for u in given["users"]]}))
+
+    def rename(world, given):
+        return lambda: world.groups.patch(scope(), given["group"], patch(
+            {"op": "replace", "path": "displayName", "value": "Renamed"}))
+
+    def check(world: World, given, changed: Outcome, renamed: Outcome) -> None:
+        assert renamed.status == 200
+        stored = world.store.resources.get(IDP, "Group", given["group"])
+        members = world.memberships()
+        if changed.status == 200:
+            assert stored.attributes["externalId"] == "large"
+        else:
+            assert changed.status == 412 and "externalId" not in stored.attributes
+            said = "member changes were written" in changed.error.detail
+            assert said == bool(members), changed.error.detail  # the 412 tells the truth about the steps
+
+    explore(users_and_group(52), large, rename, check)

@@ -42,7 +42,9 @@ SCIM_CONTENT_TYPE = "application/scim+json"
 # Every SCIM route lives under the Tenant URL: API Gateway's resource template, and the path prefix the resolver
 # strips before matching its routes (so no route handler can take the IdP id from the path).
 TENANT_ROUTE = "/v1/scim/{idpId}"
-_TENANT_PATH = re.compile(r"^/v1/scim/[^/]+")
+# Behind a custom domain with a base path mapping, API Gateway's `path` starts with the base path: the Tenant URL's
+# prefix is the first `/v1/scim/<IdP id>` in the path, whatever comes before it.
+_TENANT_PATH = re.compile(r"^(?:/[^/]+)*?/v1/scim/[^/]+")
 
 
 def scim_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -157,10 +159,14 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 
 def _idp_id(event: Any) -> str:
     """The IdP id of the path: API Gateway's (decoded) path parameter, which must also be, character for character,
-    the path's own segment, and an IdP id's canonical form. `/v1/scim/%64…/Users` names no IdP."""
+    the path's own segment, and an IdP id's canonical form. `/v1/scim/%64…/Users` names no IdP. The segment is
+    counted from the end, as the route template (`resource`) has it: a base path before it is the custom domain's."""
     idp_id = (event.path_parameters or {}).get("idpId") or ""
     segments = (event.path or "").split("/")
-    if not is_idp_id(idp_id) or len(segments) < 4 or segments[3] != idp_id:
+    after = len(str(event.resource or "").split("/")) - 1 - TENANT_ROUTE.count("/")  # segments after the IdP's
+    position = len(segments) - 1 - after
+    if not is_idp_id(idp_id) or position < 3 or segments[position] != idp_id or segments[position - 2:position] != [
+            "v1", "scim"]:
         raise Unauthorized()
     return idp_id
 

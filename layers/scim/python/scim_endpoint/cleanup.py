@@ -6,7 +6,8 @@ Run by the table's stream (template.yaml: CleanupFunction) for every insertion a
 - a group's removal is one transaction that makes it gone for every reader at once; its members, possibly 100,000 of
   them, are deleted here, in batches, after the fact (a strongly consistent Query of the group's member partition);
 - a user's removal deletes the memberships its own transaction could not (more than fit, or written a moment before
-  and not yet in the eventually consistent inverse index): those the index shows now;
+  and not yet in the eventually consistent inverse index): those the index shows once it has caught up with the
+  deletion (a write reaches it within a second; the consumer reads it INDEX_SETTLE_SECONDS after the deletion);
 - a membership's insertion is checked against its user and group (one consistent BatchGetItem): if either is gone,
   the membership goes too. Every write of a membership checked both in its own transaction, so this only finds a
   membership whose user or group was deleted just after, before the index could show it to that deletion.
@@ -17,6 +18,10 @@ dead-letter queue, from which `scim-admin redrive-cleanup` replays it.
 """
 
 from __future__ import annotations
+
+import time
+from datetime import datetime
+from decimal import Decimal
 
 from .observability import logger
 from .store.interface import StoreInterface
@@ -50,7 +55,8 @@ def _handle(store: StoreInterface, record: dict, counts: dict) -> None:
             idp_id, sk, store.memberships.member_ids(idp_id, sk))
         counts["groups"] += 1
     elif event == "REMOVE" and len(parts) == 3 and kind == "User":
-        counts["memberships_deleted"] += store.memberships.delete_memberships_of(idp_id, sk)
+        # Read once the index shows every membership written before the deletion (its own read may have missed one).
+        counts["memberships_deleted"] += store.memberships.delete_memberships_of(idp_id, sk, _written_at(record))
         counts["users"] += 1
     elif event == "INSERT" and len(parts) == 4 and kind == "Members":
         group_id, user_id = parts[3], sk
@@ -79,6 +85,17 @@ def sweep(store: StoreInterface) -> dict:
     summary = {"memberships_checked": checked, "memberships_deleted": deleted}
     logger.info("sweep done", extra=summary)
     return summary
+
+
+def _written_at(record: dict) -> float:
+    """When the record's change was written, in epoch seconds (a number in Lambda's event; a datetime where boto3
+    read the stream: the local server, the redrive); now if it does not say."""
+    written = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+    if isinstance(written, datetime):
+        return written.timestamp()
+    if isinstance(written, (int, float, Decimal)) and not isinstance(written, bool):
+        return float(written)
+    return time.time()
 
 
 def _where(record: dict) -> dict:

@@ -25,6 +25,9 @@ class Settings(BaseModel):
     # `https://scim.example.com`: Tenant URLs, and so every `meta.location`, are built from it. Empty: from API
     # Gateway's request context (its domain name, and the stage on the default execute-api endpoint).
     public_base_url: str = ""
+    # How long after a user's deletion the stream's consumer reads the user's memberships from the eventually
+    # consistent inverse index; None: the store's INDEX_SETTLE_SECONDS; 0 where the index is consistent (moto).
+    index_settle_seconds: float | None = Field(default=None, ge=0, le=60)
 
     @field_validator("public_base_url")
     @classmethod
@@ -42,6 +45,7 @@ _ENVIRONMENT = {
     "SECRETS_CACHE_TTL_SECONDS": "secrets_cache_ttl_seconds",
     "SECRETS_MISS_REFRESH_SECONDS": "secrets_miss_refresh_seconds",
     "PUBLIC_BASE_URL": "public_base_url",
+    "INDEX_SETTLE_SECONDS": "index_settle_seconds",
 }
 
 

@@ -60,22 +60,25 @@ def read(store: StoreInterface, scope: RequestScope, resource_type: ResourceType
     return stored
 
 
-def get(store: StoreInterface, scope: RequestScope, resource_type: ResourceType, resource_id: str) -> Shown:
-    """GET of one resource; 304 when `If-None-Match` names its version."""
+def get(store: StoreInterface, scope: RequestScope, resource_type: ResourceType, resource_id: str,
+        versioned: bool = True) -> Shown:
+    """GET of one resource; 304 when `If-None-Match` names its version, unless the response carries what the version
+    does not follow (`versioned` False: a group's members, a user's groups)."""
     stored = read(store, scope, resource_type, resource_id)
-    if etag_matches(scope.if_none_match, stored.version):
+    if versioned and etag_matches(scope.if_none_match, stored.version):
         raise NotModified("The resource has not changed.", headers={"ETag": etag(stored.version)})
     return shown(scope, resource_type, stored)
 
 
 def with_attribute(found: Shown, name: str, value: list[dict]) -> Shown:
-    """`found` with an attribute kept apart from the resource's item (a user's `groups`, a group's `members`),
-    placed before `meta` as the resource's own attributes are."""
-    if not value:
-        return found
-    body = dict(found.body)
-    meta = body.pop("meta")
-    return Shown({**body, name: value, "meta": meta}, found.version, found.previous)
+    """`found` with an attribute kept apart from the resource's item (a user's `groups`, a group's `members`)."""
+    return Shown(placed(found.body, name, value), found.version, found.previous) if value else found
+
+
+def placed(body: dict, name: str, value: Any) -> dict:
+    """`body` with `name` set to `value` (what it held before dropped), before `meta` as its own attributes are."""
+    rest = {key: held for key, held in body.items() if key not in (name, "meta")}
+    return {**rest, name: value, **({"meta": body["meta"]} if "meta" in body else {})}
 
 
 # --- lists and filters --------------------------------------------------------------------------------------------
@@ -163,9 +166,11 @@ def _lookup(store: StoreInterface, idp_id: str, resource_type: ResourceType, exp
             found = store.resources.get(idp_id, resource_type.name, value)
         else:
             attribute = resource_type.unique_attribute(expr.path.attr)
-            found = store.resources.find_unique(
-                idp_id, resource_type.name, attribute, resource_type.value_key(attribute, value)
-            )
+            key = resource_type.value_key(attribute, value)
+            found = store.resources.find_unique(idp_id, resource_type.name, attribute, key)
+            legacy = resource_type.legacy_value_key(attribute, value)
+            if found is None and legacy != key:  # only where the two ways differ (precomposed, decomposed…)
+                found = store.resources.find_unique(idp_id, resource_type.name, attribute, legacy)
         if found is not None:
             return found
     return None
@@ -216,7 +221,7 @@ def change(
             return shown(scope, resource_type, current)  # nothing changes: no write, same version
         store.resources.update(
             scope.idp_id, resource_type.name, current, new,
-            unique_keys(resource_type, current.attributes), unique_keys(resource_type, new.attributes),
+            held_keys(resource_type, current), unique_keys(resource_type, new.attributes),
         )
         return Shown(show(scope, resource_type, new), new.version, previous=current.attributes)
 
@@ -235,7 +240,7 @@ def delete(
         check_if_match(scope.if_match, current.version)
         groups = memberships_of(current) if memberships_of is not None else []
         store.resources.delete(scope.idp_id, resource_type.name, current,
-                               unique_keys(resource_type, current.attributes), groups)
+                               held_keys(resource_type, current), groups)
 
     retried(scope, f"the {resource_type.name.lower()}", attempt)
 
@@ -246,11 +251,23 @@ def check_if_match(if_match: str | None, version: int) -> None:
 
 
 def unique_keys(resource_type: ResourceType, attributes: dict) -> dict[str, str]:
-    """The guard key of each unique value the resource has."""
+    """The guard key of each unique value the resource has (what a write of these attributes takes)."""
     return {
         attribute: resource_type.value_key(attribute, attributes[attribute])
         for attribute in resource_type.unique
         if isinstance(attributes.get(attribute), str) and attributes[attribute] != ""
+    }
+
+
+def held_keys(resource_type: ResourceType, stored: Stored) -> dict[str, str]:
+    """The guard keys a stored resource holds: as recorded in it, or for one written before keys were recorded, as
+    that version made them (so its guards are found, moved and deleted, never stranded)."""
+    if stored.guards is not None:
+        return dict(stored.guards)
+    return {
+        attribute: resource_type.legacy_value_key(attribute, stored.attributes[attribute])
+        for attribute in resource_type.unique
+        if isinstance(stored.attributes.get(attribute), str) and stored.attributes[attribute] != ""
     }
 
 

@@ -66,7 +66,7 @@ class Groups:
             try:
                 self._memberships.write_steps(scope, stored.id, members, [], group_version=None)
             except Exception:
-                common.delete(self._store, dataclasses.replace(scope, if_match=None), GROUP, stored.id)
+                self._undo_create(scope, stored.id)
                 raise
         created = common.shown(scope, GROUP, stored)
         observability.count("GroupsCreated")
@@ -75,21 +75,31 @@ class Groups:
 
     def get(self, scope: RequestScope, group_id: str) -> Shown:
         """A group; with its members (one Query) unless the projection leaves them out."""
-        found = common.get(self._store, scope, GROUP, group_id)
-        if not returns("members", scope.projection.attributes, scope.projection.excluded):
+        with_members = returns("members", scope.projection.attributes, scope.projection.excluded)
+        found = common.get(self._store, scope, GROUP, group_id, versioned=not with_members)
+        if not with_members:
             return found
         return self._with_members(scope, found)
 
     def search(self, scope: RequestScope, query: ListQuery) -> dict:
         """A ListResponse of groups; each carries its members unless they are excluded (Entra always excludes them),
         read only for the groups that make the page."""
+        return common.search(self._store, scope, GROUP, query, enrich=self._enrich_for(scope, query.filter),
+                             complete=self.completion(scope, query))
+
+    def completion(self, scope: RequestScope, query: ListQuery) -> common.Enrich | None:
+        """What a list shows of a group beyond its item: all its members, unless the query leaves them out; never
+        just the few a filter on members read (`_enrich_for`)."""
+        if not returns("members", query.attributes, query.excluded_attributes):
+            return None
+
         def with_members(resource: dict) -> dict:
             members = self._memberships.members(scope, resource["id"])
-            return {**resource, "members": members} if members else resource
+            if members:
+                return common.placed(resource, "members", members)
+            return {key: value for key, value in resource.items() if key != "members"}
 
-        complete = with_members if returns("members", query.attributes, query.excluded_attributes) else None
-        return common.search(self._store, scope, GROUP, query, enrich=self._enrich_for(scope, query.filter),
-                             complete=complete)
+        return with_members
 
     def matching(self, scope: RequestScope, expr: Filter | None):
         return common.matching(self._store, scope, GROUP, expr, self._enrich_for(scope, expr))
@@ -165,12 +175,11 @@ class Groups:
             return PreconditionFailed(detail)
 
         def attempt() -> Shown:
-            nonlocal steps_written
             current = common.read(self._store, scope, GROUP, group_id)
             common.check_if_match(scope.if_match, current.version)
             new = common.changed(current, attributes_of(current), current.password)
             adds, removes = member_changes(current)
-            keys = common.unique_keys(GROUP, current.attributes)
+            keys = common.held_keys(GROUP, current)
             new_keys = common.unique_keys(GROUP, new.attributes) if new is not None else keys
             if new is not None:
                 writes = MemberWrites(group_id, adds, removes, group_checked=True)
@@ -192,14 +201,28 @@ class Groups:
             # Too large for one transaction: the members in steps, each conditional on the version read, then the
             # group's own attributes, conditional on it too. A failure leaves the attributes as they were.
             self._memberships.check_users(scope, adds)
-            self._memberships.write_steps(scope, group_id, adds, removes, group_version=current.version)
-            steps_written = True
+
+            def step_written() -> None:
+                nonlocal steps_written
+                steps_written = True
+
+            self._memberships.write_steps(scope, group_id, adds, removes, current.version, step_written)
             if new is None:
                 return common.shown(scope, GROUP, current)
             self._store.resources.update(scope.idp_id, GROUP.name, current, new, keys, new_keys)
             return Shown(common.show(scope, GROUP, new), new.version, previous=current.attributes)
 
         return retried(scope, "the group", attempt, precondition_failed)
+
+    def _undo_create(self, scope: RequestScope, group_id: str) -> None:
+        """Delete a group whose members could not all be written. Should that fail too (the table throttling past the
+        SDK's retries), the client still gets the first error, and the group stays with the members written so far:
+        a retried POST is then 409, and a lookup by displayName (Entra's, before it creates) finds it to PATCH."""
+        try:
+            common.delete(self._store, dataclasses.replace(scope, if_match=None), GROUP, group_id)
+        except Exception:
+            observability.logger.exception("a group whose members failed could not be deleted again",
+                                           extra={"resource_id": group_id})
 
     def _with_members(self, scope: RequestScope, found: Shown) -> Shown:
         return common.with_attribute(found, "members", self._memberships.members(scope, found.body["id"]))

@@ -12,6 +12,7 @@ added). Every step is idempotent, so a request that failed part-way finishes whe
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from .. import observability
 from ..scim.errors import InvalidValue, NotFound
@@ -22,7 +23,8 @@ from ..store.interface import MAX_TRANSACTION_ACTIONS, StoreInterface
 from .retry import retried
 
 # Members one response carries at most; a larger group is read with excludedAttributes=members (docs/groups.md).
-MAX_MEMBERS_RETURNED = 10_000
+# Chosen so that a group at this count, with the largest members and attributes allowed, fits the response budget.
+MAX_MEMBERS_RETURNED = 5_000
 # Members read to evaluate a filter on a group's members other than by id (e.g. `members.display co "x"`).
 MAX_MEMBERS_EVALUATED = 10_000
 
@@ -65,11 +67,14 @@ class Memberships:
         count_member_changes(writes.group_id, writes.adds, writes.removes)
 
     def write_steps(self, scope: RequestScope, group_id: str, adds: list[dict], removes: list[str],
-                    group_version: int | None) -> None:
+                    group_version: int | None, written: Callable[[], None] = lambda: None) -> None:
         """A change too large for one transaction, in steps (`steps`), each retried on contention; the users to add
-        must have been checked (`check_users`). A user deleted since is left out of its step."""
+        must have been checked (`check_users`). A user deleted since is left out of its step. A lost race on the
+        group's version (`VersionConflict`) is the caller's: it reads the group again. `written()` is called after
+        each step."""
         for step in steps(group_id, adds, removes, group_version):
             self._write_step(scope, step)
+            written()
         count_member_changes(group_id, adds, removes)
 
     def _write_step(self, scope: RequestScope, step: MemberWrites) -> None:
@@ -85,7 +90,7 @@ class Memberships:
                 except GroupGone:
                     raise NotFound(f"Group {step.group_id} not found.") from None
 
-        retried(scope, "the group's members", attempt)
+        retried(scope, "the group's members", attempt, own_read=False)
 
     # -- a user's groups ---------------------------------------------------------------------------------------
 

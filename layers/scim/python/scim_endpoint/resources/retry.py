@@ -26,13 +26,17 @@ T = TypeVar("T")
 
 
 def retried(scope: RequestScope, what: str, attempt: Callable[[], T],
-            precondition_failed: Callable[[], PreconditionFailed] | None = None) -> T:
+            precondition_failed: Callable[[], PreconditionFailed] | None = None, own_read: bool = True) -> T:
     """`attempt()` until it does not lose a race. `what` names the thing changing ("the user"), for the 429;
-    `precondition_failed` builds the 412 (by default: the version in If-Match is gone)."""
+    `precondition_failed` builds the 412 (by default: the version in If-Match is gone). An attempt that does not
+    read what it is conditional on (`own_read=False`: a step of a larger change) is retried on contention only; a
+    lost race is its caller's to handle, with a fresh read."""
     for number in range(MAX_ATTEMPTS):
         try:
             return attempt()
         except VersionConflict:
+            if not own_read:
+                raise
             if scope.if_match is not None:
                 raise (precondition_failed or _stale)() from None
         except Contention:

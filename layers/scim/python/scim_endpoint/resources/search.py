@@ -17,4 +17,11 @@ def search_all(scope: RequestScope, query: ListQuery) -> dict:
     ]
     if not readable:
         raise Forbidden("This API key may not read Users or Groups.")
-    return common.page([r for family in readable for r in family.matching(scope, query.filter)], query)
+    completions = {family.resource_type.name: family.completion(scope, query) for family in readable}
+
+    def complete(resource: dict) -> dict:
+        completion = completions[resource["meta"]["resourceType"]]
+        return completion(resource) if completion is not None else resource
+
+    return common.page([r for family in readable for r in family.matching(scope, query.filter)], query,
+                       complete=complete)

@@ -37,13 +37,18 @@ class Users:
         """A user; with its direct groups (two more calls: the inverse index and the groups) unless the projection
         leaves them out. Lists and filters do not carry `groups`: that would cost two calls per user
         (docs/groups.md)."""
-        found = common.get(self._store, scope, USER, user_id)
-        if not returns("groups", scope.projection.attributes, scope.projection.excluded):
+        with_groups = returns("groups", scope.projection.attributes, scope.projection.excluded)
+        found = common.get(self._store, scope, USER, user_id, versioned=not with_groups)
+        if not with_groups:
             return found
         return common.with_attribute(found, "groups", self._memberships.groups_of(scope, user_id))
 
     def search(self, scope: RequestScope, query: ListQuery) -> dict:
         return common.search(self._store, scope, USER, query)
+
+    def completion(self, scope: RequestScope, query: ListQuery) -> common.Enrich | None:
+        """Lists show a user's item only: its `groups` would cost two calls per user (docs/groups.md)."""
+        return None
 
     def matching(self, scope: RequestScope, expr: Filter | None):
         return common.matching(self._store, scope, USER, expr)
@@ -73,7 +78,7 @@ class Users:
         deleted by the cleanup function when the stream reports the user's removal (docs/groups.md)."""
 
         def memberships_of(current: Stored) -> list[str]:
-            room = MAX_TRANSACTION_ACTIONS - 1 - len(common.unique_keys(USER, current.attributes))
+            room = MAX_TRANSACTION_ACTIONS - 1 - len(common.held_keys(USER, current))
             return self._memberships.group_ids_of(scope, user_id)[:room]
 
         common.delete(self._store, scope, USER, user_id, memberships_of)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
@@ -126,3 +128,15 @@ class InternalError(ScimError):
 
     def __init__(self, detail: str = "An unexpected error occurred; it has been logged."):
         super().__init__(detail)
+
+
+def validation_problem(error: Any) -> tuple[str, str]:
+    """(where, what is wrong) of a pydantic ValidationError's first problem, for a 400's detail: the field's dotted
+    location (empty for the body itself) and pydantic's message, without its "Value error, " prefix and with a
+    lower-case first letter (not lower-cased throughout: it may name a schema URN). Never the value itself."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    message = problem["msg"]
+    if message.lower().startswith("value error, "):
+        message = message[len("value error, "):]
+    return where, message[:1].lower() + message[1:]

@@ -37,6 +37,12 @@ def wire_size(text: str) -> int:
     return len(json.dumps(text))
 
 
+def escaped_size(text: str) -> int:
+    """The bytes a string value takes in the proxy response: 1 for most ASCII, 4 for a quote or backslash, 6 for
+    another character (12 outside the BMP)."""
+    return wire_size(to_json(text)) - 6  # less the quotes around it, escaped twice
+
+
 def fits(text: str) -> bool:
     """Whether a response body of this text keeps to the byte budget."""
     return wire_size(text) <= MAX_RESPONSE_BYTES

@@ -16,15 +16,17 @@ from typing import Any
 from . import filter as scim_filter
 from . import schemas
 from .errors import InvalidPath, InvalidValue, Mutability, ScimError
+from .listing import escaped_size
 from .patch import PATCH_OP_SCHEMA, Target, fields, operations_of, parse_path
 from .resource_types import ResourceType
 from .validation import attribute_value
 
 MEMBERS = "members"
-# What one member may carry beyond its user id: a group's members are returned together (up to 10,000 of them), so
-# each is kept small; Entra sends only `value`.
+# What one member may carry beyond its user id, in bytes as a response carries them (`listing.escaped_size`): a
+# group's members are returned together (MAX_MEMBERS_RETURNED of them), and even the largest members allowed must fit
+# the response budget. Entra sends only `value`.
 MAX_MEMBER_DISPLAY = 256
-MAX_MEMBER_REF = 512
+MAX_MEMBER_REF = 256
 
 
 @dataclass
@@ -91,7 +93,8 @@ def split(resource_type: ResourceType, body: Any) -> tuple[dict | None, MemberPl
     for operation, sent in zip(operations, sent_operations):
         op, path, value = fields(operation)
         if path is None or (isinstance(path, str) and not path.strip()):
-            if isinstance(value, dict):
+            # A path-less remove names no target (RFC 7644 §3.5.2.2): `patch.apply` answers it noTarget, members or not.
+            if isinstance(value, dict) and op != "remove":
                 # Each key is a path: `members` in any case or under the core schema's URN (which would otherwise
                 # be applied to the group's own item, as members no user check ever saw).
                 targets = {k: t for k in value if (t := _members_target(resource_type, k)) is not None}
@@ -186,9 +189,11 @@ def members_of(value: Any) -> list[dict]:
             raise InvalidValue("Each member needs a 'value': the id of a user.")
         if member.get("type") not in (None, "User") and str(member.get("type")).lower() != "user":
             raise InvalidValue("Groups hold users only: a member's 'type' must be 'User'.")
-        if len(member.get("display", "")) > MAX_MEMBER_DISPLAY or len(member.get("$ref", "")) > MAX_MEMBER_REF:
+        if escaped_size(member.get("display", "")) > MAX_MEMBER_DISPLAY \
+                or escaped_size(member.get("$ref", "")) > MAX_MEMBER_REF:
             raise InvalidValue(
-                f"A member's 'display' is at most {MAX_MEMBER_DISPLAY} characters and its '$ref' {MAX_MEMBER_REF}."
+                f"A member's 'display' and '$ref' are at most {MAX_MEMBER_DISPLAY} and {MAX_MEMBER_REF} bytes once "
+                "escaped in JSON (a character outside ASCII takes 6)."
             )
         members.append(member)
     return members

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from .errors import InvalidSyntax, InvalidValue
+from .errors import InvalidSyntax, InvalidValue, validation_problem
 from .filter import Filter, parse
 
 # The page size when the client gives no `count`, and the most one page holds; larger counts are clamped
@@ -100,11 +100,10 @@ def parse_search_request(body: Any) -> ListQuery:
     try:
         request = SearchRequest.model_validate(body)
     except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "the body"
+        where, what = validation_problem(error)
         # The value's name and what is wrong with it, never the value itself.
-        raise (InvalidSyntax if not problem["loc"] else InvalidValue)(
-            f"Invalid search request: '{where}' {problem['msg'].lower()}."
+        raise (InvalidValue if where else InvalidSyntax)(
+            f"Invalid search request: '{where or 'the body'}' {what}."
         ) from None
     params: dict[str, str] = {}
     for key in ("filter", "startindex", "count", "attributes", "excludedattributes"):

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import filter as scim_filter
 from . import schemas
-from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
+from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, validation_problem
 from .resource_types import ResourceType
 from .validation import attribute_value, normalize
 
@@ -140,12 +140,9 @@ def operations_of(body: Any) -> list[PatchOperation]:
     try:
         return list(PatchRequest.model_validate(body).operations)
     except ValidationError as error:
-        problem = error.errors()[0]
-        location = problem["loc"]
-        where = ".".join(str(part) for part in location)
-        message = f"Invalid PatchOp: '{where}' {problem['msg'].lower()}." if where else \
-            f"Invalid PatchOp: {problem['msg'].lower().removeprefix('value error, ')}."
-        if location[:1] == ("schemas",) or problem["type"] == "too_long":
+        where, what = validation_problem(error)
+        message = f"Invalid PatchOp: '{where}' {what}." if where else f"Invalid PatchOp: {what}."
+        if where.split(".")[0] == "schemas" or error.errors()[0]["type"] == "too_long":
             raise InvalidValue(message) from None
         raise InvalidSyntax(message) from None
 

@@ -42,14 +42,21 @@ class ResourceType:
         caseless forms (NFC, case-folded, NFC again: Unicode's canonical caseless match), so "Zoë" typed precomposed
         or with a combining diaeresis, in any case, is one name (as filters compare them). The value itself is
         stored as sent."""
-        key = scim_filter.caseless(value) if self.unique[attribute] else value
-        if len(key.encode()) > _MAX_KEY_VALUE_BYTES:
-            key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-        return key
+        return _keyed(scim_filter.caseless(value) if self.unique[attribute] else value)
+
+    def legacy_value_key(self, attribute: str, value: str) -> str:
+        """The key an earlier version wrote (case-folded only, without Unicode normalization): what guards written
+        before keys were recorded in their resource are found under (`scim-admin migrate-guards` moves them)."""
+        return _keyed(value.casefold() if self.unique[attribute] else value)
 
     def is_case_exact(self, path: AttrPath) -> bool:
         name = f"{path.attr}.{path.sub_attr}" if path.sub_attr else path.attr
         return name.lower() in self.case_exact
+
+
+def _keyed(key: str) -> str:
+    """DynamoDB keys hold at most 2,048 bytes: a long value is keyed by its digest."""
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest() if len(key.encode()) > _MAX_KEY_VALUE_BYTES else key
 
 
 def _case_exact(*schema_urns: str) -> frozenset[str]:

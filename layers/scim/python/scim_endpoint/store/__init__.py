@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .memberships import DynamoMembershipStore, MemberWrites
+from .memberships import INDEX_SETTLE_SECONDS, DynamoMembershipStore, MemberWrites
 from .resources import DynamoResourceStore, Stored
 from .table import Contention, GroupGone, Table, UnknownMember, VersionConflict
 
@@ -28,9 +28,9 @@ class DynamoStore:
     table: Table
 
     @classmethod
-    def over(cls, client: Any, table_name: str) -> DynamoStore:
+    def over(cls, client: Any, table_name: str, index_settle_seconds: float = INDEX_SETTLE_SECONDS) -> DynamoStore:
         table = Table(client, table_name)
-        return cls(DynamoResourceStore(table), DynamoMembershipStore(table), table)
+        return cls(DynamoResourceStore(table), DynamoMembershipStore(table, index_settle_seconds), table)
 
 
 def dynamodb_client() -> Any:
@@ -45,4 +45,6 @@ def store() -> DynamoStore:
     """The container's store, built on first use from the settings."""
     from ..config import settings
 
-    return DynamoStore.over(dynamodb_client(), settings().table_name)
+    settle = settings().index_settle_seconds
+    return DynamoStore.over(dynamodb_client(), settings().table_name,
+                            INDEX_SETTLE_SECONDS if settle is None else settle)

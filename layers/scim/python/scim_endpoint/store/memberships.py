@@ -13,7 +13,8 @@ is retried.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..scim.errors import TooMany
@@ -101,9 +102,18 @@ def write_actions(table: Table, idp_id: str, writes: MemberWrites) -> tuple[list
     return actions, why
 
 
+# How long after a user's deletion its memberships are read from the inverse index (GSI1) by the cleanup: DynamoDB
+# propagates a write to a GSI within a second, so twice that.
+INDEX_SETTLE_SECONDS = 2.0
+
+
 class DynamoMembershipStore:
-    def __init__(self, table: Table):
+    def __init__(self, table: Table, index_settle_seconds: float = INDEX_SETTLE_SECONDS,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
         self._table = table
+        self._index_settle_seconds = index_settle_seconds
+        self._clock = clock
+        self._sleep = sleep
 
     def get_member(self, idp_id: str, group_id: str, user_id: str) -> dict | None:
         if not (keyable(group_id) and keyable(user_id)):
@@ -160,7 +170,12 @@ class DynamoMembershipStore:
         pk = members_pk(idp_id, group_id)
         return self._table.batch_delete((pk, user_id) for user_id in user_ids if keyable(user_id))
 
-    def delete_memberships_of(self, idp_id: str, user_id: str) -> int:
-        """Remove a user from every group the inverse index shows."""
+    def delete_memberships_of(self, idp_id: str, user_id: str, deleted_at: float | None = None) -> int:
+        """Remove a user from every group the inverse index shows. Given when the user was deleted (epoch seconds),
+        first wait until the index shows every membership written before then: writes reach a GSI within a second
+        (docs/data-model.md), so INDEX_SETTLE_SECONDS after the deletion nothing written before it is missing."""
+        if deleted_at is not None:
+            self._sleep(max(0.0, min(deleted_at + self._index_settle_seconds - self._clock(),
+                                     self._index_settle_seconds)))
         return self._table.batch_delete(
             (members_pk(idp_id, group_id), user_id) for group_id in self.groups_of(idp_id, user_id))

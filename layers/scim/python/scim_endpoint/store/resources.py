@@ -39,6 +39,9 @@ class Stored:
     last_modified: str
     version: int
     password: str | None = None  # a salted hash, never the password; never shown to clients
+    # The guard keys the resource holds (attribute -> value key), as recorded when it was written: a change or a
+    # deletion moves exactly these, even if the way keys are made changes. None: written before they were recorded.
+    guards: dict[str, str] | None = None
 
 
 def resource_pk(idp_id: str, resource_type: str) -> str:
@@ -61,6 +64,7 @@ def _stored(item: dict) -> Stored:
         last_modified=item["lastModified"],
         version=int(item["version"]),
         password=item.get("password"),
+        guards=item.get("guards"),
     )
 
 
@@ -105,6 +109,16 @@ class DynamoResourceStore:
         keys = [(pk, i) for i in ids if is_id(i)]
         return {item["sk"] for item in self._table.batch_get(keys, ProjectionExpression="sk")}
 
+    def all_resources(self) -> Iterator[tuple[str, str, Stored]]:
+        """(IdP id, resource type, resource) of every user and group of the table: a Scan, for maintenance only
+        (`scim-admin migrate-guards`), never on a request's path."""
+        for item in self._table.scan(FilterExpression="sk <> :guard AND attribute_exists(#v)",
+                                     ExpressionAttributeNames={"#v": "version"},
+                                     ExpressionAttributeValues={":guard": {"S": GUARD_SK}}):
+            parts = item["pk"].split("#")
+            if len(parts) == 3 and parts[0] == "T" and parts[2] in ("User", "Group"):
+                yield parts[1], parts[2], _stored(item)
+
     # -- writes: one transaction each ----------------------------------------------------------------------------
 
     def create(self, idp_id: str, resource_type: str, stored: Stored, unique_keys: dict[str, str],
@@ -112,7 +126,7 @@ class DynamoResourceStore:
         """Write a new resource and one guard per unique value (`{attribute: value key}`), and for a group its first
         members, in one transaction. Raises Conflict naming the attribute whose value another resource holds,
         UnknownMember, Contention."""
-        item = self._record(stored)
+        item = self._record(stored, unique_keys)
         actions = [self._table.put(resource_pk(idp_id, resource_type), stored.id, item, "attribute_not_exists(pk)")]
         why: list[Why] = [unique("id")]
         for attribute, key in unique_keys.items():
@@ -167,7 +181,7 @@ class DynamoResourceStore:
     # -- plumbing ------------------------------------------------------------------------------------------------
 
     def _update_actions(self, idp_id, resource_type, current, new, current_unique, new_unique):
-        item = self._record(new)
+        item = self._record(new, new_unique)
         version = {":version": {"N": str(current.version)}}
         actions = [self._table.put(resource_pk(idp_id, resource_type), new.id, item, "version = :version", version)]
         why: list[Why] = [VERSION]
@@ -197,13 +211,14 @@ class DynamoResourceStore:
         actions += member_actions
         why += member_why
 
-    def _record(self, stored: Stored) -> dict:
+    def _record(self, stored: Stored, unique_keys: dict[str, str]) -> dict:
         record = {
             "id": {"S": stored.id},
             "resource": self._table.serialize(stored.attributes),
             "created": {"S": stored.created},
             "lastModified": {"S": stored.last_modified},
             "version": {"N": str(stored.version)},
+            "guards": self._table.serialize(unique_keys),
         }
         if stored.password is not None:
             record["password"] = {"S": stored.password}

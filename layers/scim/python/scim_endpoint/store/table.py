@@ -17,8 +17,14 @@ from ..scim.errors import Conflict, ServiceUnavailable, Throttled
 MAX_TRANSACTION_ITEMS = 100
 BATCH_WRITE_ITEMS = 25
 BATCH_GET_KEYS = 100
-# Attempts at a BatchWriteItem whose items DynamoDB leaves unprocessed (it asks us to slow down).
-_BATCH_WRITE_ATTEMPTS = 10
+# Attempts at a BatchGetItem or BatchWriteItem whose keys or items DynamoDB leaves unprocessed (it asks us to slow
+# down), with a growing wait between them (about 6 s in all), before the request is answered 429.
+_BATCH_ATTEMPTS = 10
+
+
+def _slow_down(attempt: int) -> None:
+    if attempt + 1 < _BATCH_ATTEMPTS:
+        time.sleep(min(1.0, 0.05 * 2**attempt))
 
 
 class VersionConflict(Exception):
@@ -165,11 +171,16 @@ class Table:
         for start in range(0, len(unique_keys), BATCH_GET_KEYS):
             chunk = [self.key(pk, sk) for pk, sk in unique_keys[start : start + BATCH_GET_KEYS]]
             request = {self.name: {"Keys": chunk, "ConsistentRead": True, **options}}
-            while request:
+            for attempt in range(_BATCH_ATTEMPTS):
                 page = self.call("batch_get_item", RequestItems=request)
                 for raw in page.get("Responses", {}).get(self.name, []):
                     yield self.item(raw)
                 request = page.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                _slow_down(attempt)
+            else:
+                raise Throttled("DynamoDB did not answer the reads in time; retry.", retry_after=1)
 
     # -- writes --------------------------------------------------------------------------------------------------
 
@@ -188,12 +199,12 @@ class Table:
 
     def _batch_write(self, requests: list[dict]) -> int:
         pending = {self.name: requests}
-        for attempt in range(_BATCH_WRITE_ATTEMPTS):
+        for attempt in range(_BATCH_ATTEMPTS):
             page = self.call("batch_write_item", RequestItems=pending)
             pending = page.get("UnprocessedItems") or {}
             if not pending:
                 return len(requests)
-            time.sleep(min(1.0, 0.05 * 2**attempt))  # DynamoDB asks us to slow down
+            _slow_down(attempt)
         raise Throttled("DynamoDB did not accept the deletions in time; retry.", retry_after=1)
 
     def transact(self, actions: list[dict], why: list[Why]) -> None:
