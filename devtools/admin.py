@@ -218,6 +218,9 @@ def run(args: argparse.Namespace, target: Target, out: Any = None) -> int:
         if args.networks_file:
             lines = args.networks_file.read_text(encoding="utf-8").splitlines()
             networks = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+            if not networks:
+                # An empty file (a download that failed) must not turn the allow-list off: that takes --any.
+                raise ValueError(f"{args.networks_file} names no network; to accept any address, use --any")
         idp = directory.set_allowed_networks(args.idp, [] if args.any else networks)
         emit({"idp_id": idp.id, "allowed_networks": list(idp.allowed_networks)},
              f"IdP {idp.id} accepts requests from "

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from .local import template
-from .local.server import REGION, STACK_NAME, Emulator, _write_json, configure_environment
+from .local.server import REGION, STACK_NAME, Emulator, _write_json, configure_environment, write_private
 
 IDP_ID = "demo"  # the IdP id of the sample events in events/
 TOKEN_PLACEHOLDER = "REPLACE_WITH_SECRET_TOKEN"
-SAM_LOCAL_API = "http://127.0.0.1:3000"  # where `sam local start-api` serves by default
+SAM_LOCAL_PORT = 3000  # where `sam local start-api` serves by default
 
 
 def seed(directory_path: Path, endpoint_for_functions: str, public_base_url: str) -> dict:
@@ -50,7 +50,8 @@ def seed(directory_path: Path, endpoint_for_functions: str, public_base_url: str
     tenants.create_idp("Demo IdP (sam local)", IDP_ID)
     _, token = tenants.create_key(IDP_ID, "sam local", "Seeded by the emulator", ["users:write", "groups:write"])
 
-    directory_path.mkdir(exist_ok=True)
+    directory_path.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(directory_path, 0o700)
     environment = {
         "TABLE_NAME": settings().table_name,
         "SECRETS_PREFIX": settings().secrets_prefix,
@@ -61,11 +62,10 @@ def seed(directory_path: Path, endpoint_for_functions: str, public_base_url: str
     credentials = {"idp_id": IDP_ID, "tenant_url": f"{public_base_url}/v1/scim/{IDP_ID}", "token": token}
     _write_json(directory_path / "credentials.json", credentials)
     events = directory_path / "events"
-    events.mkdir(exist_ok=True)
+    events.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(events, 0o700)
     for sample in sorted((template.REPO_ROOT / "events").glob("*.json")):
-        filled = sample.read_text(encoding="utf-8").replace(TOKEN_PLACEHOLDER, token)
-        (events / sample.name).write_text(filled, encoding="utf-8")
-        os.chmod(events / sample.name, 0o600)
+        write_private(events / sample.name, sample.read_text(encoding="utf-8").replace(TOKEN_PLACEHOLDER, token))
     return credentials
 
 
@@ -76,13 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-host", default="127.0.0.1",
                         help="the host the functions reach the emulator at (host.docker.internal for Docker Desktop)")
     parser.add_argument("--dir", type=Path, default=template.REPO_ROOT / ".emulator", help="where to write its files")
+    parser.add_argument("--api-port", type=int, default=SAM_LOCAL_PORT,
+                        help="the port `sam local start-api` serves on (its --port; default 3000): the Tenant URLs")
     args = parser.parse_args(argv)
 
     emulator = Emulator(args.host, args.port)
     emulator.start()
     endpoint = f"http://{args.endpoint_host}:{emulator.port}"
-    configure_environment(emulator.endpoint_url, SAM_LOCAL_API)
-    credentials = seed(args.dir, endpoint, SAM_LOCAL_API)
+    api = f"http://127.0.0.1:{args.api_port}"
+    configure_environment(emulator.endpoint_url, api)
+    credentials = seed(args.dir, endpoint, api)
 
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

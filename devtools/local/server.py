@@ -404,11 +404,19 @@ def seed(tenants: int, port: int) -> list[dict]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    """Written whole or not at all, so a script polling for the file never reads half of it."""
+    """Written whole or not at all, so a script polling for the file never reads half of it; readable by its owner
+    only from the moment it exists (it may hold tokens)."""
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.chmod(temporary, 0o600)
+    write_private(temporary, json.dumps(data, indent=2) + "\n")
     os.replace(temporary, path)
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file created with mode 600 (never briefly readable by others), or an existing one narrowed to it first."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _remove_own_state_file(path: Path) -> None:

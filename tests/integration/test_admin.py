@@ -135,6 +135,12 @@ def test_an_idps_allowed_networks_are_set_and_cleared(scim_admin, call, tmp_path
     assert json.loads(out)["allowed_networks"] == ["20.190.128.0/18", "2603:1006:2000::/48"]
     code, out, err = scim_admin("allow-networks", "--idp", "contoso", "--network", "300.1.2.3/8")
     assert code == 1 and "not a network" in err and out == ""
+    # A file that names no network (a failed download) keeps the allow-list as it was: only --any turns it off.
+    for empty in ("", "# AzureActiveDirectory\n\n"):
+        ranges.write_text(empty)
+        code, out, err = scim_admin("allow-networks", "--idp", "contoso", "--networks-file", str(ranges))
+        assert code == 1 and "names no network" in err and "--any" in err and out == ""
+    assert call("GET", "/v1/scim/contoso/Users", token=token, source_ip="192.0.2.1").status == 403
     code, out, _ = scim_admin("allow-networks", "--idp", "contoso", "--any")
     assert code == 0 and "any address" in out
     _, out, _ = scim_admin("--json", "list-idps")

@@ -302,8 +302,84 @@ def test_an_idp_with_an_allow_list_refuses_other_addresses_before_any_store_acce
     assert_ok(call("GET", f"{tenant.base}/ServiceProviderConfig", token=tenant.token, source_ip="198.51.100.7"))
 
 
+def test_outside_an_allow_list_only_a_valid_token_learns_it_is_refused_for_its_address(call, tenant: Tenant,
+                                                                                       directory, make_tenant) -> None:
+    """A made-up or wrong token sent from outside gets the same 401 as for an IdP that does not exist: the 403 would
+    tell that this IdP exists, and has an allow-list."""
+    directory.set_allowed_networks(tenant.idp_id, ["20.190.128.0/18"])
+    tenants.key_cache().clear()
+    path = DISCOVERY[0]
+    outside = "198.51.100.7"
+    answers = [
+        call("GET", tenant.base + path, source_ip=outside),
+        call("GET", tenant.base + path, token=make_tenant().token, source_ip=outside),
+        call("GET", tenant.base + path, token=other_secret(tenant.token), source_ip=outside),
+        call("GET", f"/v1/scim/{new_guid()}{path}", token=tenant.token, source_ip=outside),
+    ]
+    assert len({str(assert_unauthorized(answer)) for answer in answers}) == 1
+    assert_scim_error(call("GET", tenant.base + path, token=tenant.token, source_ip=outside), 403)
+
+
+def test_an_idp_secret_edited_into_nonsense_fails_closed_and_is_not_read_on_every_request(
+        call, tenant: Tenant, captured, monkeypatch) -> None:
+    """A hand-edited allow-list that is no network list: 503 (not 500), logged once per read, and read again at most
+    once per SECRETS_MISS_REFRESH_SECONDS rather than on every request."""
+    import json
+
+    client = boto3.client("secretsmanager", region_name=REGION)
+    name = f"{config.settings().secrets_prefix}{tenant.idp_id}"
+    document = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
+    document["allowed_networks"] = ["20.190.128.0/18 # entra"]
+    client.put_secret_value(SecretId=name, SecretString=json.dumps(document))
+    tenants.key_cache().clear()
+    reads = []
+    real = tenants._Secrets.read
+    monkeypatch.setattr(tenants._Secrets, "read", lambda self, idp_id: reads.append(idp_id) or real(self, idp_id))
+    for _ in range(5):
+        body = assert_scim_error(call("GET", tenant.base + DISCOVERY[0], token=tenant.token), 503)
+        assert "cannot be read" in body["detail"]
+    assert reads == [tenant.idp_id]
+    assert not any(tenant.token in json.dumps(line) for line in captured.lines())
+    assert any(line["message"] == "an IdP's secret is not what this service writes" for line in captured.lines())
+
+
 @pytest.mark.parametrize("networks", [["not-a-network"], ["10.0.0.0/33"], ["10.0.0.1"] * 1001])
 def test_an_allow_list_takes_only_networks(tenant: Tenant, directory, networks: list[str]) -> None:
     with pytest.raises(ValueError):
         directory.set_allowed_networks(tenant.idp_id, networks)
     assert directory.get_idp(tenant.idp_id).allowed_networks == ()
+
+
+# --- made-up IdP ids ------------------------------------------------------------------------------------------------
+
+
+def test_a_made_up_idp_id_costs_one_secrets_manager_read_per_interval(call, tenant: Tenant, captured,
+                                                                      monkeypatch) -> None:
+    """Through the handlers: a flood naming one made-up IdP id reads Secrets Manager once, touches no table, and
+    answers 401 every time; the tenants' own keys are unaffected."""
+    reads = []
+    real = tenants._Secrets.read
+    monkeypatch.setattr(tenants._Secrets, "read", lambda self, idp_id: reads.append(idp_id) or real(self, idp_id))
+    made_up = new_guid()
+    for _ in range(50):
+        assert_unauthorized(call("GET", f"/v1/scim/{made_up}{DISCOVERY[0]}", token=tenant.token))
+    assert reads == [made_up]
+    refused = [line for line in captured.handled() if line["status"] == 401]
+    assert len(refused) == 50 and all(line["dynamodb_calls"] == 0 for line in refused)
+    assert_ok(call("GET", tenant.base + DISCOVERY[0], token=tenant.token))
+
+
+def test_distinct_made_up_idp_ids_are_remembered_in_bounded_memory(call, tenant: Tenant, monkeypatch) -> None:
+    """Each distinct made-up id is one read; the memory of them stays within MAX_UNKNOWN_IDPS, and the tenants'
+    cache is apart (a real tenant is not pushed out, so it costs no extra read)."""
+    monkeypatch.setattr(tenants, "MAX_UNKNOWN_IDPS", 20)
+    assert_ok(call("GET", tenant.base + DISCOVERY[0], token=tenant.token))
+    reads = []
+    real = tenants._Secrets.read
+    monkeypatch.setattr(tenants._Secrets, "read", lambda self, idp_id: reads.append(idp_id) or real(self, idp_id))
+    for _ in range(60):
+        assert_unauthorized(call("GET", f"/v1/scim/{new_guid()}{DISCOVERY[0]}", token=tenant.token))
+    assert len(reads) == 60
+    assert len(tenants.key_cache()._unknown) == 20
+    assert_ok(call("GET", tenant.base + DISCOVERY[0], token=tenant.token))
+    assert len(reads) == 60  # the tenant's copy is still cached

@@ -79,6 +79,9 @@ def test_a_function_answers_test_connection_against_the_emulator(emulator) -> No
     assert env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
     credentials = json.loads((directory / "credentials.json").read_text())
     assert stat.S_IMODE((directory / "credentials.json").stat().st_mode) == 0o600
+    # The token is in the events too: every file is its owner's alone, in directories only its owner can open.
+    assert {stat.S_IMODE(path.stat().st_mode) for path in (directory / "events").iterdir()} == {0o600}
+    assert stat.S_IMODE(directory.stat().st_mode) == stat.S_IMODE((directory / "events").stat().st_mode) == 0o700
     assert credentials["token"] in (directory / "events" / "get-users-filter.json").read_text()
 
     # Entra's Test Connection: a user that does not exist, found nowhere.

@@ -424,11 +424,10 @@ def test_stage_waits_for_the_api_gateway_logs_role(monkeypatch: pytest.MonkeyPat
     stages = [res for res in translated.values() if res["Type"] == "AWS::ApiGateway::Stage"]
     assert len(stages) == 1
     assert stages[0]["Properties"]["Variables"] == {
-        "Fn::If": [
-            "CreateApiGatewayLogsRole",
-            {"apiGatewayAccount": {"Ref": "ApiGatewayAccount"}},
-            {"Ref": "AWS::NoValue"},
-        ]
+        "apiGatewayAccount": {"Fn::If": ["CreateApiGatewayLogsRole", {"Ref": "ApiGatewayAccount"},
+                                         {"Ref": "AWS::NoValue"}]},
+        # DisableExecuteApiEndpoint takes effect only with a change to the stage: this variable is that change.
+        "executeApiEndpoint": {"Fn::If": ["DisableDefaultEndpoint", "disabled", "enabled"]},
     }
     assert "DependsOn" not in stages[0]
     # The account waits for the RestApi: the stage must not be on the RestApi's side of that edge.
@@ -885,15 +884,30 @@ def test_the_web_acl_guards_the_stage_and_can_be_turned_off(template: dict[str, 
         "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]},
     }
     assert [r["Name"] for r in sorted(acl["Rules"], key=lambda r: r["Priority"])] == [
-        "AwsIpReputation", "AwsKnownBadInputs", "BodyTooLarge", "BadTokensPerAddress", "RatePerClient"]
+        "AwsIpReputation", "AwsKnownBadInputs", "BodyTooLarge", "BadTokensPerAddress", "RatePerClient",
+        "RatePerAddress"]
+    # Sampled requests would show request headers (the bearer token) to whoever may read WAF: off everywhere.
+    assert acl["VisibilityConfig"]["SampledRequestsEnabled"] is False
     for rule in acl["Rules"]:
         assert rule["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
         assert rule["VisibilityConfig"]["MetricName"] == rule["Name"]
+        assert rule["VisibilityConfig"]["SampledRequestsEnabled"] is False, rule["Name"]
+
+
+def test_what_waf_keeps_of_a_request_never_holds_a_token_or_a_filter(resources: dict[str, Any]) -> None:
+    """The web ACL's data protection applies to its logs and to the rate-based rules' details in them (the key of
+    RatePerClient is the Authorization header): the header hashed, the query string replaced."""
+    protections = resources["WebAcl"]["Properties"]["DataProtectionConfig"]["DataProtections"]
+    assert {(p["Field"]["FieldType"], tuple(p["Field"].get("FieldKeys", ())), p["Action"]) for p in protections} == {
+        ("SINGLE_HEADER", ("authorization",), "HASH"), ("QUERY_STRING", (), "SUBSTITUTION")}
+    for protection in protections:
+        assert protection["ExcludeRuleMatchDetails"] is False and protection["ExcludeRateBasedDetails"] is False
 
 
 @pytest.mark.parametrize("rule, parameter, key", [
     ("RatePerClient", "WafRateLimitPerClient", "CUSTOM_KEYS"),
     ("BadTokensPerAddress", "WafRateLimitBadTokensPerAddress", "IP"),
+    ("RatePerAddress", "WafRateLimitPerAddress", "IP"),
 ])
 def test_rate_rules_answer_429_with_retry_after_and_a_scim_body(resources: dict[str, Any], template: dict[str, Any],
                                                                 rule: str, parameter: str, key: str) -> None:
@@ -908,11 +922,18 @@ def test_rate_rules_answer_429_with_retry_after_and_a_scim_body(resources: dict[
     assert body["ContentType"] == "APPLICATION_JSON"  # WAF offers no application/scim+json
     error = json.loads(body["Content"])
     assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and error["status"] == "429"
-    # Well above the 25 requests a second Microsoft requires per tenant, per client.
+    # Above the 25 requests a second Microsoft requires per tenant, and below the stage's throttle: one client or
+    # one address never takes the whole stage from the others.
+    per_second = template["Parameters"][parameter]["Default"] / statement["EvaluationWindowSec"]
+    assert per_second < template["Parameters"]["ThrottlingRateLimit"]["Default"]
+    if rule in ("RatePerClient", "RatePerAddress"):
+        assert per_second >= 2 * 25
+        assert "ScopeDownStatement" not in statement
     if rule == "RatePerClient":
-        assert template["Parameters"][parameter]["Default"] / statement["EvaluationWindowSec"] >= 4 * 25
-        assert statement["CustomKeys"] == [{"Header": {"Name": "authorization",
-                                                       "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}]
+        # One bucket per token however its header is spelt: the functions take the scheme in any case and any
+        # number of spaces before the token.
+        assert statement["CustomKeys"] == [{"Header": {"Name": "authorization", "TextTransformations": [
+            {"Priority": 0, "Type": "LOWERCASE"}, {"Priority": 1, "Type": "COMPRESS_WHITE_SPACE"}]}}]
 
 
 def test_bad_tokens_are_those_without_the_shape_of_this_services_tokens(resources: dict[str, Any]) -> None:
@@ -920,11 +941,14 @@ def test_bad_tokens_are_those_without_the_shape_of_this_services_tokens(resource
     regex = re.compile(scope["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"])
     from scim_endpoint.auth import tokens
 
-    assert regex.match(f"Bearer {tokens.new_token()[1]}")
-    assert regex.match(f"bearer {tokens.new_token()[1]}")
-    assert regex.match("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")  # a JWT access token
-    for bad in ("", "Bearer", "Bearer scim_xyz", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 20, "Bearer a.b"):
-        assert not regex.match(bad), bad
+    # Exactly what the functions accept counts as well-formed; everything else they refuse counts as a bad token.
+    token = tokens.new_token()[1]
+    for header in (f"Bearer {token}", f"bearer {token}", f"BEARER   {token}", f" Bearer {token} "):
+        assert regex.match(header) and tokens.bearer_token(header) is not None, header
+    for bad in ("", "Bearer", "Bearer scim_xyz", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 20, "Bearer a.b",
+                "Bearer a.b.c", "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", f"Bearer\t{token}",
+                f"Bearer {token}x", f"Bearer {token[:-1]}", f"Bearer {token.upper()}"):
+        assert not regex.match(bad) and tokens.bearer_token(bad) is None, bad
 
 
 def test_the_body_size_rule_matches_the_functions_limit(resources: dict[str, Any]) -> None:
@@ -952,7 +976,10 @@ def test_managed_rule_groups_are_only_those_that_leave_scim_alone(resources: dic
 
 def test_waf_logs_never_hold_the_authorization_header(resources: dict[str, Any]) -> None:
     logging = resources["WafLogging"]["Properties"]
-    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "authorization"}}]
+    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "authorization"}}, {"QueryString": {}}]
+    # Only what WAF blocked is logged: the log says who was refused, and holds no record of ordinary traffic.
+    assert logging["LoggingFilter"] == {"DefaultBehavior": "DROP", "Filters": [{
+        "Behavior": "KEEP", "Requirement": "MEETS_ANY", "Conditions": [{"ActionCondition": {"Action": "BLOCK"}}]}]}
     assert logging["LogDestinationConfigs"] == [{"Fn::GetAtt": ["WafLogGroup", "Arn"]}]
     name = resources["WafLogGroup"]["Properties"]["LogGroupName"]
     assert name == {"Fn::Sub": "aws-waf-logs-${AWS::StackName}"}  # WAF's naming rule
@@ -974,7 +1001,30 @@ def test_every_function_has_reserved_concurrency(resources: dict[str, Any], temp
     assert template["Parameters"][parameter]["Default"] > 0
     defaults = sum(template["Parameters"][p]["Default"] for p in template["Parameters"]
                    if p.startswith("ReservedConcurrency"))
-    assert defaults + 100 <= 1000  # the account default leaves 100 unreserved
+    assert defaults + 100 <= 250  # deployable in any account whose quota was raised past new accounts' minimum
+    # 0 would stop the function: refused before anything is created.
+    assertion = template["Rules"]["ReservedConcurrencyIsNeverZero"]["Assertions"][0]["Assert"]
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, 0]}]} in assertion["Fn::And"]
+
+
+def test_parameter_combinations_that_cannot_work_are_refused(template: dict[str, Any]) -> None:
+    rules = template["Rules"]
+    certificate = rules["CustomDomainNeedsCertificate"]
+    assert certificate["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CustomDomainName"}, ""]}]}
+    assert certificate["Assertions"][0]["Assert"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CustomDomainCertificateArn"}, ""]}]}
+    endpoint = rules["DisablingTheDefaultEndpointNeedsACustomDomain"]
+    assert endpoint["RuleCondition"] == {"Fn::Equals": [{"Ref": "DisableExecuteApiEndpoint"}, "true"]}
+    assert endpoint["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CustomDomainName"}, ""]}]}
+
+
+def test_a_function_at_its_reserved_concurrency_is_503_with_retry_after(template: dict[str, Any]) -> None:
+    """API Gateway cannot pass Lambda's 429 on: a throttled invocation is its INTEGRATION_FAILURE response."""
+    from devtools.local.template import gateway_response
+
+    status, headers, body = gateway_response("INTEGRATION_FAILURE", "application/scim+json", template)
+    assert status == 503 and headers["Retry-After"] == "1"
+    assert json.loads(body)["status"] == "503"
 
 
 def test_a_custom_domain_is_optional_and_becomes_the_tenant_url(template: dict[str, Any],

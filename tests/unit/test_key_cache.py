@@ -337,7 +337,7 @@ def test_an_allow_list_refuses_other_addresses(cache: KeyCache, secrets: FakeSec
     else:
         with pytest.raises(Forbidden):
             cache.authenticate(IDP, parsed(token), source_ip)
-        with pytest.raises(Forbidden):  # whatever the token: the network is refused first
+        with pytest.raises(Unauthorized):  # a made-up token learns nothing of the allow-list: 401 as anywhere
             cache.authenticate(IDP, made_up_token(), source_ip)
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .auth import privileges as privilege_rules
 from .auth import tokens
@@ -41,6 +41,10 @@ class UnknownKey(LookupError):
 
 class KeyStoreUnavailable(ServiceUnavailable):
     """Secrets Manager could not be read: requests fail closed with 503 and Retry-After."""
+
+
+class UnreadableSecret(KeyStoreUnavailable):
+    """An IdP's secret holds what this service cannot read (edited by hand): its requests fail closed with 503."""
 
 
 class ApiKey(BaseModel):
@@ -72,6 +76,12 @@ class Idp(BaseModel):
     keys: dict[str, ApiKey] = {}
     # The source networks (CIDR) requests to this IdP must come from; empty: any (docs/security.md).
     allowed_networks: tuple[str, ...] = ()
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_networks(value)  # a secret edited by hand must still say exactly which networks
+        return value
 
 
 # Networks one IdP's allow-list may name: Entra's published ranges for its provisioning service are a few hundred.
@@ -127,7 +137,12 @@ class _Secrets:
         except BotoCoreError as error:
             logger.error("secrets manager unreachable", extra={"error_type": type(error).__name__})
             raise KeyStoreUnavailable("The key store is unreachable; retry later.") from None
-        return _decode(response["SecretString"])
+        try:
+            return _decode(response["SecretString"])
+        except (ValidationError, ValueError, KeyError):
+            # Never the secret's text in the log: it holds digests.
+            logger.error("an IdP's secret is not what this service writes", extra={"idp_id": idp_id})
+            raise UnreadableSecret("This IdP's keys cannot be read; retry later.") from None
 
 
 class KeyCache:
@@ -147,38 +162,44 @@ class KeyCache:
         self._clock = clock
         # idp id -> (when read, the IdP, its allowed networks parsed, when a read last missed the asked key or None)
         self._entries: OrderedDict[str, tuple[float, Idp, tuple, float | None]] = OrderedDict()
-        # idp id -> when a read found no such IdP
+        # idp id -> when a read found no such IdP; when a read found a secret this service cannot read
         self._unknown: OrderedDict[str, float] = OrderedDict()
+        self._unreadable: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
     def authenticate(self, idp_id: str, token: tokens.ParsedToken | None, source_ip: str | None = None) -> Principal:
-        """The principal of a valid token of this IdP; 401 otherwise. An IdP with an allow-list refuses requests
-        from other addresses with 403, whatever their token (docs/security.md)."""
+        """The principal of a valid token of this IdP; 401 otherwise. An IdP with an allow-list refuses a valid
+        token sent from another address with 403 (docs/security.md)."""
         if token is None or not is_idp_id(idp_id):
             raise Unauthorized()
         found = self._idp(idp_id, token.key_id)
         if found is None:
             raise Unauthorized()
         idp, networks = found
-        if networks and not _allowed(source_ip, networks):
-            raise Forbidden("Requests to this IdP are accepted only from its allowed networks.")
         key = idp.keys.get(token.key_id)
         if key is None or key.revoked or not tokens.matches(key.digest, token):
             raise Unauthorized()
+        # Only a valid token learns that its address is not allowed: to anyone else the IdP looks like any other.
+        if networks and not _allowed(source_ip, networks):
+            raise Forbidden("Requests to this IdP are accepted only from its allowed networks.")
         return Principal(idp_id=idp_id, key_id=key.id, privileges=key.privileges)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._unknown.clear()
+            self._unreadable.clear()
 
     def _idp(self, idp_id: str, key_id: str) -> tuple[Idp, tuple] | None:
         now = self._clock()
         with self._lock:
             cached = self._entries.get(idp_id)
             unknown_since = self._unknown.get(idp_id)
+            unreadable_since = self._unreadable.get(idp_id)
         if unknown_since is not None and now - unknown_since < self._miss_refresh:
             return None
+        if unreadable_since is not None and now - unreadable_since < self._miss_refresh:
+            raise UnreadableSecret("This IdP's keys cannot be read; retry later.")
         missed_at = None
         fresh = False
         if cached is not None:
@@ -195,11 +216,18 @@ class KeyCache:
                 self._entries.pop(idp_id, None)
                 _remember(self._unknown, idp_id, now, MAX_UNKNOWN_IDPS)
             return None
+        except UnreadableSecret:
+            # Failed closed, and read again at most once per interval (not on every request).
+            with self._lock:
+                self._entries.pop(idp_id, None)
+                _remember(self._unreadable, idp_id, now, MAX_CACHED_IDPS)
+            raise
         if key_id not in idp.keys or (cached is not None and fresh):
             missed_at = now  # this read missed the key, or was the early re-read for a miss
         networks = parse_networks(idp.allowed_networks)
         with self._lock:
             self._unknown.pop(idp_id, None)
+            self._unreadable.pop(idp_id, None)
             _remember(self._entries, idp_id, (now, idp, networks, missed_at), MAX_CACHED_IDPS)
         return idp, networks
 

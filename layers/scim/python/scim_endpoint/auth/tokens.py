@@ -14,8 +14,11 @@ import secrets
 from dataclasses import dataclass
 
 TOKEN_PREFIX = "scim_"
-_TOKEN = re.compile(r"^scim_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
-_BEARER = re.compile(r"^\s*bearer\s+(?P<token>\S+)\s*$", re.IGNORECASE)
+_TOKEN = re.compile(r"scim_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})")
+# RFC 7235: the scheme in any case, then spaces (never tabs or line breaks), then the token, and nothing else. WAF's
+# per-client rate limit keys on this header lower-cased with spaces compressed (template.yaml: RatePerClient), and its
+# token-guessing rule expects exactly this shape: a token the app accepts counts once, in one bucket.
+_BEARER = re.compile(r"bearer +(?P<token>[^\s]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def token_digest(token: str) -> str:
 
 
 def parse_token(token: str) -> ParsedToken | None:
-    match = _TOKEN.match(token)
+    match = _TOKEN.fullmatch(token)
     return ParsedToken(match["key_id"], match["secret"]) if match else None
 
 
@@ -54,7 +57,7 @@ def bearer_token(authorization: str | None) -> ParsedToken | None:
     """The token of an `Authorization: Bearer <token>` header, or None when absent or malformed."""
     if not authorization:
         return None
-    match = _BEARER.match(authorization)
+    match = _BEARER.fullmatch(authorization.strip(" "))  # a header's surrounding spaces are not part of its value
     return parse_token(match["token"]) if match else None
 
 
