@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 4566
 TENANTS ?= 1
 CREDENTIALS_FILE ?=
 
-.PHONY: run test test-fast lint build bench dashboard emulator venv clean
+.PHONY: run test test-fast lint build bench dashboard emulator openapi venv clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,10 @@ bench: $(STAMP)
 # with the --env-vars file, the seeded IdP's Secret Token and the sample events filled in (docs/local-server.md).
 emulator: $(STAMP)
 	exec $(BIN)/scim-emulator --port $(EMULATOR_PORT)
+
+# The management API's OpenAPI document, from its routes and pydantic models (docs/management-api.openapi.json).
+openapi: $(STAMP)
+	$(BIN)/python -m devtools.openapi
 
 # The operations dashboard of template.yaml, drawn from the metrics of the local server on PORT (after `make run`).
 dashboard: $(STAMP)

@@ -84,10 +84,15 @@ class Stack:
         from devtools.local.events import build_event, match_route
         from devtools.local.server import LambdaContext
 
+        from scim_endpoint.management import services
+        from scim_endpoint.management.idps import Idps
+        from scim_endpoint.management.keys import Keys
+        from scim_endpoint.management.models import IdpCreate, KeyCreate
+
         boto3.client("dynamodb").create_table(TableName=ENV["TABLE_NAME"], **template.table_definition())
-        directory = tenants.TenantDirectory(boto3.client("secretsmanager"), ENV["SECRETS_PREFIX"])
-        self.idp_id = directory.create_idp("bench").id
-        _, self.token = directory.create_key(self.idp_id, "bench", "", ["users:write", "groups:write"])
+        self.idp_id = Idps(services()).create(IdpCreate(name="bench")).idp_id
+        self.token = Keys(services()).create(self.idp_id, KeyCreate(
+            name="bench", privileges=["users:write", "groups:write"])).token
         self._routes = template.routes()
         self._build_event, self._match_route, self._context = build_event, match_route, LambdaContext
         self._handlers: dict[str, Callable] = {}

@@ -1,8 +1,12 @@
-"""The provisioning activity trail of a tenant: the changes Entra asked for, who asked, and how each ended.
+"""An IdP's activity as `scim-admin activity` shows it: one human line per record of the management API's
+`GET /admin/v1/idps/{idp}/activity` (`scim_endpoint.management.activity` makes the records: kind "scim" for a change
+asked through SCIM by an API key, "management" for an action of the management API by an IAM principal).
 
-It is read from the functions' own log lines (one per request: docs/operations.md), so it costs nothing on the
-request path and is kept as long as the logs are (`LogRetentionDays`): from CloudWatch Logs Insights for a deployed
-stack, from the local server's log file locally. Lines carry the names of the attributes changed, never values.
+`FIELDS`, `from_lines`, `from_file`, `query` and `from_cloudwatch` are the reading of the functions' log lines that
+`scim-admin activity` did before the management API served activity; nothing in the command line uses them any more.
+They stay (unchanged) for the tests that still import them (tests/unit/test_activity.py, the saved query's test in
+tests/template/test_template.py); the management API's own reading is `scim_endpoint.management.activity` and
+`scim_endpoint.activity_log`.
 """
 
 from __future__ import annotations
@@ -73,7 +77,17 @@ def from_cloudwatch(logs: Any, log_groups: list[str], idp_id: str, hours: float,
 
 
 def line(record: dict) -> str:
+    """One activity record as a line for a person: when, who (the key, or the IAM principal), what, how it ended."""
+    if record.get("kind") == "management":
+        outcome = str(record.get("status", ""))
+        if record.get("error_code"):
+            outcome += f" {record['error_code']}"
+        return "  ".join(str(part) for part in (
+            record.get("timestamp", ""), f"by {record.get('principal') or '-'}", record.get("action", ""),
+            f"key {record['key_id']}" if record.get("key_id") else "", outcome) if part)
     what = record.get("attributes_changed") or ""
+    if isinstance(what, list):
+        what = ",".join(str(name) for name in what)
     if record.get("members_added") or record.get("members_removed"):
         what = f"members +{record.get('members_added', 0)} -{record.get('members_removed', 0)}"
     outcome = str(record.get("status", ""))

@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from .local import template
-from .local.server import REGION, STACK_NAME, Emulator, _write_json, configure_environment, write_private
+from .local.server import (
+    REGION, STACK_NAME, Emulator, _write_json, configure_environment, create_resources, write_private,
+)
 
 IDP_ID = "demo"  # the IdP id of the sample events in events/
 TOKEN_PLACEHOLDER = "REPLACE_WITH_SECRET_TOKEN"
@@ -36,19 +38,19 @@ SAM_LOCAL_PORT = 3000  # where `sam local start-api` serves by default
 
 
 def seed(directory_path: Path, endpoint_for_functions: str, public_base_url: str) -> dict:
-    """The table, the queues, the IdP and its key; the files sam local and its user need. Returns the credentials."""
-    import boto3
-
+    """The table, the queues, the bucket, the IdP and its key; the files sam local and its user need. Returns the
+    credentials."""
     from scim_endpoint.config import settings
-    from scim_endpoint.tenants import TenantDirectory
+    from scim_endpoint.management import services
+    from scim_endpoint.management.idps import Idps
+    from scim_endpoint.management.keys import Keys
+    from scim_endpoint.management.models import IdpCreate, KeyCreate
 
-    boto3.client("dynamodb").create_table(TableName=settings().table_name, **template.table_definition())
-    sqs = boto3.client("sqs")
-    for name in template.queue_names():
-        sqs.create_queue(QueueName=f"{STACK_NAME}-{name}")
-    tenants = TenantDirectory(boto3.client("secretsmanager"), settings().secrets_prefix)
-    tenants.create_idp("Demo IdP (sam local)", IDP_ID)
-    _, token = tenants.create_key(IDP_ID, "sam local", "Seeded by the emulator", ["users:write", "groups:write"])
+    queues = create_resources()
+    configure_environment(os.environ["AWS_ENDPOINT_URL"], public_base_url, queues)
+    Idps(services()).create(IdpCreate(name="Demo IdP (sam local)", idp_id=IDP_ID))
+    token = Keys(services()).create(IDP_ID, KeyCreate(name="sam local", description="Seeded by the emulator",
+                                                      privileges=["users:write", "groups:write"])).token
 
     directory_path.mkdir(mode=0o700, exist_ok=True)
     os.chmod(directory_path, 0o700)
@@ -57,6 +59,9 @@ def seed(directory_path: Path, endpoint_for_functions: str, public_base_url: str
         "SECRETS_PREFIX": settings().secrets_prefix,
         "AWS_ENDPOINT_URL": endpoint_for_functions,
         "PUBLIC_BASE_URL": public_base_url,
+        # The management functions' own (sam local would otherwise give them the resources' logical ids).
+        "JOBS_QUEUE_URL": settings().jobs_queue_url.replace(os.environ["AWS_ENDPOINT_URL"], endpoint_for_functions),
+        "EXPORT_BUCKET": settings().export_bucket,
     }
     _write_json(directory_path / "env.json", {"Parameters": environment})
     credentials = {"idp_id": IDP_ID, "tenant_url": f"{public_base_url}/v1/scim/{IDP_ID}", "token": token}

@@ -1,12 +1,14 @@
-"""`scim-admin migrate-guards`: moves the uniqueness guards of resources written by an earlier version to the keys
-this version makes.
+"""Upgrading a stack's data (`scim-admin upgrade`, `scim-admin migrate-guards`).
 
+`migrate` moves the uniqueness guards of resources written by an earlier version to the keys this version makes.
 Guard keys of `userName` and group `displayName` compare canonical caseless forms (NFC, case-folded, NFC again); an
 earlier version case-folded only, and did not record the keys in the resource. Such a resource still works: its
 guards are found under the old keys (`resources.common.held_keys`), a lookup falls back to the old key, and its next
 change moves them. Until then, two names that differ only by Unicode normalization (a precomposed and a decomposed
-"Zoë") could both be taken. This command rewrites every resource whose guards are not yet under the current keys —
-one conditional transaction each, as a change would — so the uniqueness rule holds for all of them at once.
+"Zoë") could both be taken. This rewrites every resource whose guards are not yet under the current keys — one
+conditional transaction each, as a change would — so the uniqueness rule holds for all of them at once.
+
+`adopt_idps` writes the registry item of every IdP made before the registry existed.
 """
 
 from __future__ import annotations
@@ -56,3 +58,15 @@ def migrate(store: Any) -> Migration:
                     break
                 stored = fresh
     return result
+
+
+def adopt_idps(store: Any, directory: Any) -> list[str]:
+    """Write the registry item of every IdP that has a secret and no item yet (made before the registry): what its
+    first request would do, for all of them at once, so the management API lists them all. Returns their ids."""
+    from scim_endpoint.management.access import adopt
+
+    adopted = []
+    for idp_id in directory.idp_ids():
+        if store.registry.get(idp_id) is None and adopt(store.registry, directory, idp_id) is not None:
+            adopted.append(idp_id)
+    return adopted

@@ -34,6 +34,8 @@ for _name, _value in POWERTOOLS_ENV.items():
 
 TABLE_NAME = "scim-test"
 SECRETS_PREFIX = "scim/test/idp/"
+JOBS_QUEUE = "scim-test-jobs"
+EXPORT_BUCKET = "scim-test-exports"
 REGION = "us-east-1"
 HOST = "scim.test"
 ALL_PRIVILEGES = ["users:write", "groups:write"]
@@ -56,13 +58,19 @@ _FOREIGN_ENV = (
 
 
 def clear_process_caches() -> None:
-    """What a fresh Lambda container starts without: settings, the key cache and the store client."""
-    from scim_endpoint import config, resources, store, tenants
+    """What a fresh Lambda container starts without: settings, the key cache, the clients and what they serve."""
+    from scim_endpoint import activity_log, config, export_bucket, jobs, management, resources, store, tenants
+    from scim_endpoint.management import access
 
     config.settings.cache_clear()
     tenants.key_cache.cache_clear()
     store.store.cache_clear()
     resources.clear()
+    management.services.cache_clear()
+    access.key_uses.cache_clear()
+    jobs.job_queue.cache_clear()
+    export_bucket.export_bucket.cache_clear()
+    activity_log.use(None)
 
 
 _loader = None
@@ -113,6 +121,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         with mock_aws():
             _share_botocore_loader()
             boto3.client("dynamodb", region_name=REGION).create_table(TableName=TABLE_NAME, **table_definition())
+            # The management side's queue and bucket, as the template makes them; an erasure need not wait here.
+            queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName=JOBS_QUEUE)["QueueUrl"]
+            boto3.client("s3", region_name=REGION).create_bucket(Bucket=EXPORT_BUCKET)
+            monkeypatch.setenv("JOBS_QUEUE_URL", queue)
+            monkeypatch.setenv("EXPORT_BUCKET", EXPORT_BUCKET)
+            monkeypatch.setenv("ERASURE_GRACE_SECONDS", "0")
             yield
     finally:
         clear_process_caches()
@@ -139,12 +153,10 @@ class Tenant(NamedTuple):
 
 @pytest.fixture
 def directory(aws: None):
-    """The admin side (what the admin console and `scim-admin` use)."""
-    import boto3
+    """The admin side, through the management use cases (what the management API and `scim-admin` do)."""
+    from tests.support import ManagementDirectory
 
-    from scim_endpoint.tenants import TenantDirectory
-
-    return TenantDirectory(boto3.client("secretsmanager", region_name=REGION), SECRETS_PREFIX)
+    return ManagementDirectory()
 
 
 @pytest.fixture
@@ -274,6 +286,74 @@ def call(aws: None) -> Callable[..., Result]:
         return Result(int(result["statusCode"]), response_headers(result), parsed, event)
 
     return invoke
+
+
+ADMIN_ARN = "arn:aws:iam::123456789012:role/product-backend"
+
+
+@pytest.fixture
+def admin(aws: None) -> Callable[..., Result]:
+    """admin(method, "/admin/v1/idps", body=None, principal=ADMIN_ARN, headers=None): a management API request as
+    API Gateway passes it on once its AWS_IAM authorizer verified the signature (`principal`: the IAM principal's
+    ARN; None for a request that names none). The body is parsed JSON, or the text of a JSON Lines answer."""
+    from devtools.local.events import build_event, match_route
+    from devtools.local.server import LambdaContext
+    from devtools.local.template import routes
+
+    known_routes = routes()
+
+    def invoke(method: str, target: str, body: Any = None, *, principal: str | None = ADMIN_ARN,
+               headers: dict[str, str] | None = None) -> Result:
+        parts = urlsplit(target)
+        route, params, _ = match_route(known_routes, method, parts.path)
+        assert route is not None and route.api == "AdminApi", f"no management route matches {method} {parts.path}"
+        header_list = [("Host", "admin.test"), *(headers or {}).items()]
+        raw_body = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        if body is not None:
+            header_list.append(("Content-Type", "application/json"))
+        identity = {"userArn": principal, "accountId": "123456789012"} if principal else None
+        event = build_event(route, params, method, parts.path, parts.query, header_list, raw_body, identity=identity)
+        handler = load_handler(route.code_dir, route.handler)
+        result = handler(event, LambdaContext(route.function, event["requestContext"]["requestId"]))
+        text = result.get("body") or ""
+        headers_out = response_headers(result)
+        parsed = json.loads(text) if text and "json" in headers_out.get("content-type", "") and \
+            "ndjson" not in headers_out.get("content-type", "") else (text or None)
+        return Result(int(result["statusCode"]), headers_out, parsed, event)
+
+    return invoke
+
+
+def run_jobs(limit: int = 50) -> int:
+    """What Lambda does with the jobs queue (moto's): each message to the jobs function, deleted once handled (a
+    failed one stays, visible again at once). Returns how many messages were handled; stops at `limit`."""
+    import boto3
+
+    from devtools.local.server import LambdaContext
+    from devtools.local.template import queue_consumers
+
+    (consumer,) = [c for c in queue_consumers() if c.function == "JobsFunction"]
+    handler = load_handler(consumer.code_dir, consumer.handler)
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = os.environ["JOBS_QUEUE_URL"]
+    handled = 0
+    while handled < limit:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=0).get("Messages", [])
+        if not messages:
+            return handled
+        message = messages[0]
+        answer = handler({"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                                       "body": message["Body"], "eventSource": "aws:sqs"}]},
+                         LambdaContext("JobsFunction", message["MessageId"]))
+        handled += 1
+        if answer.get("batchItemFailures"):
+            raise JobFailed(message["Body"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return handled
+
+
+class JobFailed(Exception):
+    """The jobs function reported the job failed (its message stays on the queue, as in AWS)."""
 
 
 def new_guid() -> str:

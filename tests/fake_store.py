@@ -102,14 +102,14 @@ class FakeResources(_Calls):
             owner = self.state.guards.get((idp_id, resource_type, attribute, value_key))
             return copy.deepcopy(self.state.resources.get((idp_id, resource_type, owner))) if owner else None
 
-    def scan_tenant(self, idp_id: str, resource_type: str) -> Iterator[Stored]:
+    def scan_tenant(self, idp_id: str, resource_type: str, unbounded: bool = False) -> Iterator[Stored]:
         self._enter("scan_tenant")
         with self.state.lock:
             found = sorted((r for (i, t, _), r in self.state.resources.items() if (i, t) == (idp_id, resource_type)),
                            key=lambda r: r.id)
             found = copy.deepcopy(found)
         for seen, stored in enumerate(found, start=1):
-            if seen > MAX_SCANNED_RESOURCES:
+            if not unbounded and seen > MAX_SCANNED_RESOURCES:
                 raise TooMany(f"This request would examine more than {MAX_SCANNED_RESOURCES} resources.")
             yield stored
 

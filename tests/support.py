@@ -193,16 +193,20 @@ def seed_member_items(idp_id: str, group_id: str, user_ids: list[str]) -> None:
         client.batch_write_item(RequestItems={store().table.name: requests[start : start + 25]})
 
 
-def table_items() -> list[dict]:
-    """Every item of the table (moto's), all pages."""
+def table_items(with_key_uses: bool = False) -> list[dict]:
+    """Every item of the table (moto's), all pages; without the time each API key was last used (the bookkeeping
+    any admitted request may write, a 400 too: docs/management-api.md) unless `with_key_uses`."""
     client = boto3.client("dynamodb", region_name=REGION)
     items, request = [], {"TableName": TABLE_NAME}
     while True:
         page = client.scan(**request)
         items += page["Items"]
         if "LastEvaluatedKey" not in page:
-            return items
+            break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    if with_key_uses:
+        return items
+    return [{k: v for k, v in item.items() if k != "last_used_at"} for item in items]
 
 
 # --- many writers at once -------------------------------------------------------------------------------------------
@@ -258,3 +262,63 @@ def at_once(count: int, send: Callable[[int], Any], timeout: float = 60) -> list
     for thread in threads:
         thread.join(timeout=timeout)
     return results
+
+
+class ManagementDirectory:
+    """IdPs and keys made through the management use cases (as the management API makes them), with the shapes the
+    tests use: an IdP with `.id`, a key with `.id` and `.privileges`, ValueError for what the API refuses as
+    invalid."""
+
+    def __init__(self) -> None:
+        from scim_endpoint.management import services
+
+        self.services = services()
+
+    def create_idp(self, name: str, idp_id: str | None = None):
+        from types import SimpleNamespace
+
+        from scim_endpoint.management.idps import Idps
+        from scim_endpoint.management.models import IdpCreate
+
+        created = Idps(self.services).create(IdpCreate(name=name, idp_id=idp_id))
+        return SimpleNamespace(id=created.idp_id, name=created.name, tenant_url=created.tenant_url)
+
+    def create_key(self, idp_id: str, name: str, description: str, privileges: list[str],
+                   expires_at: str | None = None):
+        from types import SimpleNamespace
+
+        from scim_endpoint.management.keys import Keys
+        from scim_endpoint.management.models import KeyCreate
+
+        created = Keys(self.services).create(idp_id, KeyCreate(name=name, description=description,
+                                                               privileges=privileges, expires_at=expires_at))
+        return SimpleNamespace(id=created.id, privileges=tuple(created.privileges)), created.token
+
+    def revoke_key(self, idp_id: str, key_id: str):
+        from scim_endpoint.management.keys import Keys
+
+        return Keys(self.services).revoke(idp_id, key_id)
+
+    def set_allowed_networks(self, idp_id: str, networks: list[str]):
+        from scim_endpoint.management.errors import InvalidRequest
+        from scim_endpoint.management.keys import Keys
+
+        try:
+            Keys(self.services).set_allowed_networks(idp_id, networks)
+        except InvalidRequest as error:
+            raise ValueError(error.message) from None
+        return self.get_idp(idp_id)
+
+    def get_idp(self, idp_id: str):
+        """The IdP's secret as stored (its keys, allow-list, revision)."""
+        return self.services.directory.read(idp_id)
+
+
+def is_admission(params: dict) -> bool:
+    """Whether a DynamoDB call (its parameters) is the request's admission (`management.access`): the GetItem of
+    the IdP's registry item every request makes, or the key's last use (at most once a minute per container). The
+    cost tests count the use cases' own calls; `test_admission_costs_one_read` counts these."""
+    if "body" in params:  # botocore's before-call: the request as serialized
+        params = json.loads(params["body"] or b"{}")
+    key = params.get("Key") or {}
+    return str(key.get("pk", {}).get("S", "")).endswith("#Idp")

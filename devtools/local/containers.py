@@ -10,7 +10,10 @@ the function's module (its own resolver). Two things the runtime keeps per proce
 - the count of DynamoDB calls a request made (its log line says how many) is kept per thread;
 - Powertools' metrics are one set per process, flushed at the end of each invocation: adding to the set and
   flushing it take one lock, so one container's flush never meets another's half-made set (its metrics may go out
-  in another container's flush, which changes no total).
+  in another container's flush, which changes no total);
+- Powertools' Logger keeps its keys (`idp_id`, `principal`, the Lambda context, the correlation id) on its one
+  formatter: they are kept per thread, so one container's `clear_state` or keys never reach another's lines (a
+  request's audit line keeps its own principal while the stream's consumer starts in another thread).
 
 `isolate()` does these, once; the runtime package carries no code for this.
 """
@@ -41,7 +44,35 @@ def isolate() -> None:
     ApiGatewayResolver.resolve = resolve  # type: ignore[method-assign]
     observability._calls = threading.local()
     _serialize_metrics()
+    _thread_local_log_keys()
     _installed = True
+
+
+def _thread_local_log_keys() -> None:
+    """The formatter's `log_format` (the keys every line carries) per thread: each thread starts from the keys the
+    formatter was built with, as a fresh Lambda process does."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    local = threading.local()
+    built = LambdaPowertoolsFormatter.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        built(self, *args, **kwargs)
+        self.__dict__["_built_log_format"] = dict(self.log_format)
+
+    def get(self: Any) -> dict:
+        formats = local.__dict__.setdefault("formats", {})
+        if id(self) not in formats:
+            # A formatter built before this patch keeps its keys in its own dict: that is where threads start from.
+            built = self.__dict__.setdefault("_built_log_format", dict(self.__dict__.get("log_format", {})))
+            formats[id(self)] = dict(built)
+        return formats[id(self)]
+
+    def set_(self: Any, value: dict) -> None:
+        local.__dict__.setdefault("formats", {})[id(self)] = value
+
+    LambdaPowertoolsFormatter.__init__ = init  # type: ignore[method-assign]
+    LambdaPowertoolsFormatter.log_format = property(get, set_)  # type: ignore[attr-defined]
 
 
 def _serialize_metrics() -> None:

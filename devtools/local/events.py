@@ -53,6 +53,7 @@ def build_event(
     body: bytes,
     stage: str = "local",
     source_ip: str = "127.0.0.1",
+    identity: dict | None = None,
 ) -> dict:
     multi_headers: dict[str, list[str]] = {}
     for name, value in headers:
@@ -82,7 +83,8 @@ def build_event(
             "path": path,
             "stage": stage,
             "protocol": "HTTP/1.1",
-            "identity": {"sourceIp": source_ip, "userAgent": single_lower.get("user-agent")},
+            # With an IAM-authorized route, the principal API Gateway verified (`userArn`, `accessKey`, ...).
+            "identity": {"sourceIp": source_ip, "userAgent": single_lower.get("user-agent"), **(identity or {})},
             "domainName": single_lower.get("host", "localhost"),
             "apiId": "local",
             "accountId": "123456789012",

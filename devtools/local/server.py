@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from . import containers, template
+from . import containers, sigv4, template
 from .events import build_event, match_route
 
 STACK_NAME = "scim-local"
@@ -255,6 +255,57 @@ class StreamPoller:
         }))
 
 
+class QueuePoller:
+    """The part of Lambda that reads an SQS queue and runs its function (template.yaml events of type SQS), against
+    moto's queue, one message at a time: a message the function handles is deleted; one it fails is received again
+    a moment later (not after the queue's visibility timeout, which is sized for Lambda), and after the queue's
+    maxReceiveCount moto moves it to the dead-letter queue."""
+
+    RETRY_SECONDS = 1
+
+    def __init__(self, consumers: list[template.QueueConsumer], queues: dict[str, str], interval: float = 0.2):
+        import boto3
+
+        self._sqs = boto3.client("sqs")
+        self._consumers = [(queues[c.queue], Function(c.function, c.code_dir, c.handler)) for c in consumers]
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="queues", daemon=True)
+
+    def start(self) -> None:
+        if self._consumers:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            for queue_url, function in self._consumers:
+                try:
+                    messages = self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1,
+                                                         AttributeNames=["All"]).get("Messages", [])
+                except Exception:  # the emulator is stopping; the next round will tell
+                    continue
+                for message in messages:
+                    self._deliver(queue_url, function, message)
+
+    def _deliver(self, queue_url: str, function: Function, message: dict) -> None:
+        record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                  "body": message["Body"], "attributes": message.get("Attributes", {}), "eventSource": "aws:sqs",
+                  "eventSourceARN": queue_url, "awsRegion": REGION}
+        try:
+            answer = function.invoke({"Records": [record]}, request_id=str(uuid.uuid4())) or {}
+            failed = bool(answer.get("batchItemFailures"))
+        except Exception:  # the function logs what failed
+            failed = True
+        if failed:
+            self._sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                                VisibilityTimeout=self.RETRY_SECONDS)
+        else:
+            self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
 def _scim_error(status: int, detail: str) -> tuple[int, dict[str, str], bytes]:
     body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
     return status, {"Content-Type": "application/scim+json"}, json.dumps(body).encode()
@@ -279,11 +330,21 @@ class LocalApi:
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes):
         parts = urlsplit(target)
         route, params, _ = match_route(self.routes, method, parts.path)
+        api = route.api if route is not None else ("AdminApi" if parts.path.startswith("/admin/") else "ScimApi")
         if route is None:
             # API Gateway answers a path no route declares, and a declared path under a method no route declares,
-            # alike: with its MISSING_AUTHENTICATION_TOKEN gateway response, which the template makes a SCIM 404.
-            return template.gateway_response("MISSING_AUTHENTICATION_TOKEN", _content_type(headers))
-        event = build_event(route, params, method, parts.path, parts.query, headers, body)
+            # alike: with its MISSING_AUTHENTICATION_TOKEN gateway response (the SCIM API makes it a SCIM 404).
+            return template.gateway_response("MISSING_AUTHENTICATION_TOKEN", _content_type(headers), api=api)
+        identity = None
+        if route.iam:
+            # The AWS_IAM authorizer: signed by the local server's own IAM identity, or refused as API Gateway does.
+            host = next((value for name, value in headers if name.lower() == "host"), "localhost")
+            verdict = sigv4.verify(method, sigv4.url_of(host, target), headers, body)
+            if verdict.principal is None:
+                return template.gateway_response(verdict.refusal, _content_type(headers), api=api)
+            identity = {"userArn": verdict.principal, "accessKey": verdict.access_key,
+                        "accountId": sigv4.LOCAL_ACCOUNT, "caller": verdict.access_key, "user": verdict.access_key}
+        event = build_event(route, params, method, parts.path, parts.query, headers, body, identity=identity)
         result = self.functions[route.function].invoke(event)
         response_headers = dict(result.get("headers") or {})
         for name, values in (result.get("multiValueHeaders") or {}).items():
@@ -365,11 +426,21 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def configure_environment(endpoint_url: str, public_base_url: str) -> dict[str, str]:
-    """The functions' environment as the template defines it, pointed at the emulator, with this server as the
-    address clients reach the API at (the template's PublicBaseUrl, where it has one: every `meta.location`)."""
-    env = template.function_environment({"Table": STACK_NAME, "AWS::StackName": STACK_NAME, "AWS::Region": REGION,
-                                         "PublicBaseUrl": public_base_url})
+# What the functions' environment names of the stack's resources, locally (queue URLs are added once made).
+LOCAL_RESOURCES = {"Table": STACK_NAME, "ExportBucket": f"{STACK_NAME}-exports",
+                   "UsersLogGroup": f"/aws/lambda/{STACK_NAME}/users", "GroupsLogGroup": f"/aws/lambda/{STACK_NAME}/groups",
+                   "AdminLogGroup": f"/aws/lambda/{STACK_NAME}/admin"}
+
+
+def configure_environment(endpoint_url: str, public_base_url: str,
+                          queues: dict[str, str] | None = None) -> dict[str, str]:
+    """The functions' environment as the template defines it (all functions' variables: they share this process),
+    pointed at the emulator, with this server as the address clients reach the API at (the template's
+    PublicBaseUrl, where it has one: every `meta.location` and every Tenant URL the management API hands out)."""
+    resources = {**LOCAL_RESOURCES, **{name: queues.get(name, name) for name in template.queue_names()}} \
+        if queues else {**LOCAL_RESOURCES, **{name: name for name in template.queue_names()}}
+    env = template.function_environment({**resources, "AWS::StackName": STACK_NAME, "AWS::Region": REGION,
+                                         "PublicBaseUrl": public_base_url}, functions=True)
     env.update(
         AWS_ENDPOINT_URL=endpoint_url,
         AWS_DEFAULT_REGION=REGION,
@@ -378,29 +449,66 @@ def configure_environment(endpoint_url: str, public_base_url: str) -> dict[str, 
         AWS_SECRET_ACCESS_KEY="local",
         POWERTOOLS_TRACE_DISABLED="true",
         INDEX_SETTLE_SECONDS="0",  # moto's index is consistent: the cleanup need not wait for it
+        # Requests here take milliseconds: an erasure waits a second, not a minute, before it reads the table.
+        ERASURE_GRACE_SECONDS="1",
     )
     os.environ.update(env)
+    from scim_endpoint import config
+
+    config.settings.cache_clear()  # read again, with these
     return env
 
 
-def seed(tenants: int, port: int) -> list[dict]:
+def create_resources() -> dict[str, str]:
+    """The table, the queues (each dead-letter queue before the queue that redrives to it) and the export bucket of
+    template.yaml, in the emulator; returns the queues' URLs by logical id."""
     import boto3
 
     from scim_endpoint.config import settings
-    from scim_endpoint.tenants import TenantDirectory
 
     boto3.client("dynamodb").create_table(TableName=settings().table_name, **template.table_definition())
-    directory = TenantDirectory(boto3.client("secretsmanager"), settings().secrets_prefix)
+    sqs = boto3.client("sqs")
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    names = sorted(template.queue_names(), key=lambda name: "RedrivePolicy" in template.load()["Resources"][name].get(
+        "Properties", {}))
+    for name in names:
+        urls[name] = sqs.create_queue(QueueName=f"{STACK_NAME}-{name}",
+                                      Attributes=template.queue_attributes(name, arns))["QueueUrl"]
+        arns[name] = sqs.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("s3").create_bucket(Bucket=LOCAL_RESOURCES["ExportBucket"])
+    return urls
+
+
+def seed(tenants: int, port: int) -> list[dict]:
+    """IdPs with one key each, made through the management use cases (as the management API makes them)."""
+    from scim_endpoint.management import services
+    from scim_endpoint.management.idps import Idps
+    from scim_endpoint.management.keys import Keys
+    from scim_endpoint.management.models import IdpCreate, KeyCreate
+
     credentials = []
     for number in range(1, tenants + 1):
-        idp = directory.create_idp(f"Demo IdP {number}")
-        _, token = directory.create_key(
-            idp.id, "Entra provisioning", "Seeded by the local server", ["users:write", "groups:write"]
-        )
-        credentials.append(
-            {"idp_id": idp.id, "tenant_url": f"http://127.0.0.1:{port}/v1/scim/{idp.id}", "token": token}
-        )
+        idp = Idps(services()).create(IdpCreate(name=f"Demo IdP {number}"))
+        key = Keys(services()).create(idp.idp_id, KeyCreate(
+            name="Entra provisioning", description="Seeded by the local server", privileges=["users:write",
+                                                                                            "groups:write"]))
+        credentials.append({"idp_id": idp.idp_id, "tenant_url": idp.tenant_url, "token": key.token})
     return credentials
+
+
+class LogFileActivity:
+    """An IdP's activity read from this server's log file (moto has no Logs Insights): what `activity_log` reads
+    from CloudWatch in AWS."""
+
+    def __init__(self, path: Path):
+        self._path = path
+
+    def records(self, idp_id: str, hours: float, limit: int) -> list[dict]:
+        from scim_endpoint.management import activity
+
+        with open(self._path, encoding="utf-8") as handle:
+            return activity.from_lines(handle, idp_id, limit)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -464,8 +572,7 @@ def _parent_stopped(parent: int) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import boto3
-
+    from scim_endpoint import activity_log
     from scim_endpoint.config import settings
 
     sys.stdout.reconfigure(line_buffering=True)  # the functions' log lines show as they happen, also in a file
@@ -487,19 +594,24 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = _Tee(terminal, _open_log(log_file))
     emulator = Emulator()
     emulator.start()
-    configure_environment(emulator.endpoint_url, f"http://127.0.0.1:{args.port}")  # as the seeded Tenant URLs
+    public = f"http://127.0.0.1:{args.port}"  # as the seeded Tenant URLs
+    configure_environment(emulator.endpoint_url, public)
+    queues = create_resources()
+    configure_environment(emulator.endpoint_url, public, queues)
+    activity_log.use(LogFileActivity(log_file))
     credentials = seed(args.tenants, args.port)
     api = LocalApi(template.routes())
     for function in api.functions.values():
         function.warm()
-    sqs = boto3.client("sqs")
-    queues = {name: sqs.create_queue(QueueName=f"{STACK_NAME}-{name}")["QueueUrl"] for name in template.queue_names()}
     poller = StreamPoller(settings().table_name, template.stream_consumers(), queues)
     poller.start()
+    jobs = QueuePoller(template.queue_consumers(), queues)
+    jobs.start()
     try:
         httpd = _Server((args.host, args.port), _request_handler(api))
     except OSError as error:
         poller.stop()
+        jobs.stop()
         emulator.stop()
         print(f"scim-local: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
@@ -534,6 +646,10 @@ def main(argv: list[str] | None = None) -> int:
             "table_name": settings().table_name,
             "dead_letter_queue_url": queues.get("CleanupDeadLetterQueue"),
             "log_file": str(log_file),
+            # The management API (/admin/v1 on this port), and the IAM identity its requests must be signed by.
+            "management_api_url": f"http://127.0.0.1:{args.port}",
+            "admin_access_key_id": sigv4.LOCAL_ADMIN.access_key,
+            "admin_secret_access_key": sigv4.LOCAL_ADMIN.secret_key,
         },
     )
     if args.credentials_file:
@@ -547,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         httpd.server_close()
         poller.stop()
+        jobs.stop()
         emulator.stop()
         _remove_own_state_file(own_state)
         print("stopped")

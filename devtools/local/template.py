@@ -50,6 +50,8 @@ class Route:
     resource: str  # the template path, e.g. /v1/scim/{idpId}/Users/{id}
     code_dir: Path
     handler: str  # module.function, e.g. app.lambda_handler
+    api: str = "ScimApi"  # the logical id of the AWS::Serverless::Api it is on
+    iam: bool = False  # whether the API's authorizer is AWS_IAM (requests signed with SigV4)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -71,11 +73,43 @@ def _function_events(template: dict, event_type: str) -> Iterator[tuple[str, Pat
 
 
 def routes(template: dict | None = None) -> list[Route]:
-    return [
-        Route(function=name, method=event["Method"].upper(), resource=event["Path"], code_dir=code_dir,
-              handler=handler)
-        for name, code_dir, handler, event in _function_events(template or load(), "Api")
-    ]
+    template = template or load()
+    found = []
+    for name, code_dir, handler, event in _function_events(template, "Api"):
+        api = event.get("RestApiId", {}).get("Ref", "ScimApi")
+        authorizer = event.get("Auth", {}).get("Authorizer") or template["Resources"].get(api, {}).get(
+            "Properties", {}).get("Auth", {}).get("DefaultAuthorizer")
+        found.append(Route(function=name, method=event["Method"].upper(), resource=event["Path"], code_dir=code_dir,
+                           handler=handler, api=api, iam=authorizer == "AWS_IAM"))
+    return found
+
+
+@dataclass(frozen=True)
+class QueueConsumer:
+    """A function an SQS queue runs (an event of type SQS), one message at a time."""
+
+    function: str
+    code_dir: Path
+    handler: str
+    queue: str  # the queue's logical id
+
+
+def queue_consumers(template: dict | None = None) -> list[QueueConsumer]:
+    return [QueueConsumer(name, code_dir, handler, event["Queue"]["Fn::GetAtt"][0])
+            for name, code_dir, handler, event in _function_events(template or load(), "SQS")]
+
+
+def queue_attributes(name: str, arns: dict[str, str], template: dict | None = None) -> dict[str, str]:
+    """The attributes of the template's queue `name` that change how it behaves (visibility timeout, retention,
+    redrive to its dead-letter queue, whose ARN `arns` gives), as create_queue takes them."""
+    props = (template or load())["Resources"][name].get("Properties", {})
+    attributes = {key: str(props[key]) for key in ("VisibilityTimeout", "MessageRetentionPeriod") if key in props}
+    if "RedrivePolicy" in props:
+        policy = props["RedrivePolicy"]
+        attributes["RedrivePolicy"] = json.dumps({
+            "deadLetterTargetArn": arns[policy["deadLetterTargetArn"]["Fn::GetAtt"][0]],
+            "maxReceiveCount": str(policy["maxReceiveCount"])})
+    return attributes
 
 
 @dataclass(frozen=True)
@@ -122,13 +156,20 @@ def table_definition(template: dict | None = None, logical_id: str = "Table") ->
     return definition
 
 
-def function_environment(resolve: dict[str, str], template: dict | None = None) -> dict[str, str]:
+def function_environment(resolve: dict[str, str], template: dict | None = None,
+                         functions: bool = False) -> dict[str, str]:
     """The Globals environment of the functions, with `!Ref`/`!Sub`/`!If` resolved from `resolve` (names to values,
-    e.g. {"Table": "scim-local", "AWS::StackName": "scim-local"}) and from the parameters' defaults."""
+    e.g. {"Table": "scim-local", "AWS::StackName": "scim-local"}) and from the parameters' defaults. With
+    `functions`, also every function's own variables (the local server runs all functions in one process: their
+    variables never disagree, which a template test checks)."""
     template = template or load()
     values = {name: str(p["Default"]) for name, p in template.get("Parameters", {}).items() if "Default" in p}
     values.update(resolve)
-    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    if functions:
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::Serverless::Function":
+                variables.update(resource["Properties"].get("Environment", {}).get("Variables", {}))
     conditions = template.get("Conditions", {})
     return {name: _resolve(value, values, conditions) for name, value in variables.items()}
 

@@ -279,8 +279,10 @@ def test_secrets_manager_unavailable_when_the_cache_expires(call, tenant: Tenant
 # --- an IdP's allow-list of source networks -----------------------------------------------------------------------
 
 
-def test_an_idp_with_an_allow_list_refuses_other_addresses_before_any_store_access(call, tenant: Tenant, directory,
-                                                                                   captured) -> None:
+def test_an_idp_with_an_allow_list_refuses_other_addresses_before_any_data_access(call, tenant: Tenant, directory,
+                                                                                  captured) -> None:
+    """403 having read nothing of the tenant's data: only the IdP's registry item (its state, and the revision of its
+    secret, so that a change of the allow-list applies at once)."""
     directory.set_allowed_networks(tenant.idp_id, ["20.190.128.0/18", "2603:1006:2000::/48"])
     tenants.key_cache().clear()  # as a container does within SecretsCacheTtlSeconds
     for path in endpoints():
@@ -293,7 +295,7 @@ def test_an_idp_with_an_allow_list_refuses_other_addresses_before_any_store_acce
             body = assert_scim_error(result, 403)
             assert "allowed networks" in body["detail"]
     refused = [line for line in captured.handled() if line["status"] == 403]
-    assert refused and all(line["dynamodb_calls"] == 0 for line in refused)
+    assert refused and all(line["dynamodb_calls"] == 1 for line in refused)
     assert_scim_error(call("POST", f"{tenant.base}/Users", body={"userName": "x"}, token=tenant.token,
                            source_ip="198.51.100.7"), 403)
 

@@ -89,7 +89,9 @@ def test_a_provisioning_run_is_logged_and_counted_without_personal_data(call, te
         by_status.setdefault(line["status"], []).append(line)
     assert by_status[409][0]["scim_type"] == "uniqueness"
     assert by_status[400][0]["scim_type"] == "invalidFilter"
-    assert [line["dynamodb_calls"] for line in handled[:2]] == [1, 1]  # Test Connection, POST
+    # Test Connection: the IdP's registry item, the key's first use in this container, the lookup; POST: the
+    # registry item and the creation.
+    assert [line["dynamodb_calls"] for line in handled[:2]] == [3, 2]
     assert by_status[401][0]["dynamodb_calls"] == 0
 
     # No token, and nothing personal: no userName, no e-mail, no filter value, in any line.

@@ -217,9 +217,9 @@ def test_containers_in_one_process_do_not_see_each_others_requests(users: Users,
     paused, resume = threading.Event(), threading.Event()
     authenticate = tenants.KeyCache.authenticate
 
-    def slow_for_the_first(self, idp_id, token, source_ip=None):
-        principal = authenticate(self, idp_id, token, source_ip)
-        if threading.current_thread().name == "first":
+    def slow_for_the_first(self, idp_id, token, source_ip=None, revision=None):
+        principal = authenticate(self, idp_id, token, source_ip, revision)
+        if threading.current_thread().name == "first" and not paused.is_set():
             paused.set()
             assert resume.wait(10)
         return principal
@@ -239,3 +239,33 @@ def test_containers_in_one_process_do_not_see_each_others_requests(users: Users,
     assert answers["second"][0] == 201 and answers["second"][2]["userName"] == "second@contoso.com"
     assert answers["first"][0] == 201, answers["first"]
     assert answers["first"][2]["userName"] == "first@contoso.com"
+
+
+def test_a_containers_log_keys_are_its_own(aws, captured) -> None:
+    """Containers are threads here: one clearing its logger state (as every invocation starts) or appending keys
+    must not reach another's lines (an audit line would lose its principal and its IdP)."""
+    from scim_endpoint.observability import logger
+
+    ready, go = threading.Event(), threading.Event()
+
+    def first() -> None:
+        logger.append_keys(idp_id="first-idp", principal="arn:first")
+        ready.set()
+        assert go.wait(5)
+        logger.info("from the first container")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert ready.wait(5)
+    logger.clear_state()  # another container's invocation starting
+    logger.append_keys(idp_id="second-idp")
+    logger.info("from the second container")
+    go.set()
+    thread.join(5)
+    lines = {line["message"]: line for line in captured.lines()}
+    assert lines["from the first container"]["idp_id"] == "first-idp"
+    assert lines["from the first container"]["principal"] == "arn:first"
+    assert lines["from the second container"]["idp_id"] == "second-idp"
+    assert "principal" not in lines["from the second container"]
+    for line in lines.values():
+        assert line["level"] == "INFO" and line["service"] == "scim"  # each thread starts from the built keys

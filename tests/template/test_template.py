@@ -79,20 +79,29 @@ def functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-@pytest.fixture(scope="module")
-def routes(functions: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """(METHOD, resource path) -> function logical id, for every Api event."""
-    found: dict[tuple[str, str], str] = {}
+def _api_events(functions: dict[str, dict[str, Any]], api: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(function, event name, event properties) of every Api event on `api`; the SCIM API's and the management
+    API's functions are apart (the management function is on AdminApi alone, and nothing else is)."""
     for name, function in functions.items():
         for event_name, event in function["Properties"].get("Events", {}).items():
-            assert event["Type"] in ("Api", "DynamoDB"), f"{name}.{event_name}: unexpected event type"
+            assert event["Type"] in ("Api", "DynamoDB", "SQS"), f"{name}.{event_name}: unexpected event type"
             if event["Type"] != "Api":
                 continue
             props = event["Properties"]
-            assert props.get("RestApiId") == {"Ref": "ScimApi"}, f"{name}.{event_name} is not on ScimApi"
-            key = (props["Method"].upper(), props["Path"])
-            assert key not in found, f"route {key} is declared twice ({found.get(key)} and {name})"
-            found[key] = name
+            on = "AdminApi" if name == "AdminFunction" else "ScimApi"
+            assert props.get("RestApiId") == {"Ref": on}, f"{name}.{event_name} is not on {on}"
+            if on == api:
+                yield name, event_name, props
+
+
+@pytest.fixture(scope="module")
+def routes(functions: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(METHOD, resource path) -> function logical id, for every Api event of the SCIM API."""
+    found: dict[tuple[str, str], str] = {}
+    for name, event_name, props in _api_events(functions, "ScimApi"):
+        key = (props["Method"].upper(), props["Path"])
+        assert key not in found, f"route {key} is declared twice ({found.get(key)} and {name})"
+        found[key] = name
     return found
 
 
@@ -251,10 +260,25 @@ def test_functions_are_python313_arm64_with_both_layers(
         assert props["Handler"] == "app.lambda_handler", name
 
 
+# The management side's own settings: only its two functions have them (the SCIM functions never see the jobs queue,
+# the export bucket or the log groups), and they name the SCIM API's stage for the Tenant URLs they hand out.
+MANAGEMENT_ENV = {"PUBLIC_BASE_URL", "JOBS_QUEUE_URL", "EXPORT_BUCKET"}
+
+
 def test_globals_environment_is_the_contract(template: dict[str, Any], functions: dict[str, dict[str, Any]]) -> None:
     assert template["Globals"]["Function"]["Environment"]["Variables"] == EXPECTED_ENV
     for name, function in functions.items():
-        assert "Environment" not in function["Properties"], f"{name} overrides the shared environment"
+        if name not in ("AdminFunction", "JobsFunction"):
+            assert "Environment" not in function["Properties"], f"{name} overrides the shared environment"
+            continue
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert set(variables) == MANAGEMENT_ENV | ({"ACTIVITY_LOG_GROUPS"} if name == "AdminFunction" else set())
+        assert variables["JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
+        assert variables["EXPORT_BUCKET"] == {"Ref": "ExportBucket"}
+        base = variables["PUBLIC_BASE_URL"]
+        assert base["Fn::If"][:2] == EXPECTED_ENV["PUBLIC_BASE_URL"]["Fn::If"][:2]
+        assert base["Fn::If"][2] == {"Fn::If": ["HasPublicBaseUrl", {"Ref": "PublicBaseUrl"}, {
+            "Fn::Sub": "https://${ScimApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${ScimApi.Stage}"}]}
 
 
 def test_function_policies_are_inline_statements(functions: dict[str, dict[str, Any]]) -> None:
@@ -264,14 +288,19 @@ def test_function_policies_are_inline_statements(functions: dict[str, dict[str, 
             assert isinstance(policy, dict) and "Statement" in policy, f"{name}: non-inline policy {policy!r}"
 
 
+# Actions IAM allows only on "*" (they have no resource type): reading a Logs Insights query's results.
+RESOURCELESS_ACTIONS = {"logs:GetQueryResults", "logs:StopQuery"}
+
+
 def test_no_wildcard_actions_or_resources(resources: dict[str, Any]) -> None:
     statements = list(_statements(resources))
     assert statements
     for name, statement in statements:
-        for action in _as_list(statement.get("Action", [])):
+        actions = _as_list(statement.get("Action", []))
+        for action in actions:
             assert action != "*" and not str(action).endswith(":*"), f"{name}: wildcard action {action}"
         for resource in _as_list(statement.get("Resource", [])):
-            assert resource != "*", f"{name}: Resource '*'"
+            assert resource != "*" or set(actions) <= RESOURCELESS_ACTIONS, f"{name}: Resource '*'"
         assert "NotAction" not in statement and "NotResource" not in statement, name
 
 
@@ -284,10 +313,12 @@ def _function_actions(resources: dict[str, Any], function: str) -> list[tuple[st
     ]
 
 
-def test_discovery_has_no_dynamodb_access(resources: dict[str, Any]) -> None:
-    actions = [action for action, _ in _function_actions(resources, "DiscoveryFunction")]
-    assert actions, "DiscoveryFunction should still read the IdP secrets"
-    assert not [action for action in actions if action.lower().startswith("dynamodb:")]
+def test_discovery_reaches_only_the_idp_registry_item(resources: dict[str, Any]) -> None:
+    """Discovery admits its callers like the others (the IdP's registry item, a key's last use, the adoption of an
+    IdP made before the registry) and reads nothing else of the table: no index, no Query, no Scan."""
+    found = [(a, s) for a, s in _function_actions(resources, "DiscoveryFunction") if a.startswith("dynamodb:")]
+    assert sorted(a for a, _ in found) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert all(_as_list(s["Resource"]) == [{"Fn::GetAtt": ["Table", "Arn"]}] for _, s in found)
 
 
 @pytest.mark.parametrize("function", ["UsersFunction", "GroupsFunction", "CleanupFunction"])
@@ -304,14 +335,19 @@ def test_table_access_is_scoped_to_the_table(resources: dict[str, Any], function
 def test_secrets_access_is_scoped_to_the_idp_prefix(
     resources: dict[str, Any], functions: dict[str, dict[str, Any]]
 ) -> None:
+    # The request functions read the keys; the management function writes them; the jobs function deletes an
+    # erased IdP's secret; the stream's consumer serves no request and needs none.
+    expected = {
+        "CleanupFunction": [],
+        "AdminFunction": ["secretsmanager:CreateSecret", "secretsmanager:GetSecretValue",
+                          "secretsmanager:PutSecretValue", "secretsmanager:TagResource"],
+        "JobsFunction": ["secretsmanager:DeleteSecret"],
+    }
     for name in functions:
-        secret_statements = [s for a, s in _function_actions(resources, name) if a.startswith("secretsmanager:")]
-        if name == "CleanupFunction":
-            assert not secret_statements, "the stream's consumer serves no request: it needs no API keys"
-            continue
-        assert secret_statements, f"{name} cannot read the IdP secrets"
+        found = [(a, s) for a, s in _function_actions(resources, name) if a.startswith("secretsmanager:")]
+        assert sorted(a for a, _ in found) == expected.get(name, ["secretsmanager:GetSecretValue"]), name
+        secret_statements = [s for _, s in found]
         for statement in secret_statements:
-            assert _as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"], name
             assert _as_list(statement["Resource"]) == [SECRETS_RESOURCE], name
 
 
@@ -421,7 +457,8 @@ def test_stage_waits_for_the_api_gateway_logs_role(monkeypatch: pytest.MonkeyPat
     policies = type("NoManagedPolicies", (), {"load": lambda self: {}})()
     translated = transform(template, {}, policies)["Resources"]
 
-    stages = [res for res in translated.values() if res["Type"] == "AWS::ApiGateway::Stage"]
+    stages = [res for res in translated.values() if res["Type"] == "AWS::ApiGateway::Stage"
+              and res["Properties"]["RestApiId"] == {"Ref": "ScimApi"}]
     assert len(stages) == 1
     assert stages[0]["Properties"]["Variables"] == {
         "apiGatewayAccount": {"Fn::If": ["CreateApiGatewayLogsRole", {"Ref": "ApiGatewayAccount"},

@@ -67,10 +67,16 @@ def test_the_scim_rules_are_pure() -> None:
             assert not target.startswith(("boto3", "botocore", "aws_lambda_powertools")), f"{name} imports {target}"
 
 
-@pytest.mark.parametrize("service, owner", [
-    ("dynamodb", "scim_endpoint.store"),
-    ("secretsmanager", "scim_endpoint.tenants"),
-])
+AWS_OWNERS = {
+    "dynamodb": "scim_endpoint.store",
+    "secretsmanager": "scim_endpoint.tenants",
+    "sqs": "scim_endpoint.jobs",
+    "s3": "scim_endpoint.export_bucket",
+    "logs": "scim_endpoint.activity_log",
+}
+
+
+@pytest.mark.parametrize("service, owner", AWS_OWNERS.items())
 def test_each_aws_service_is_touched_by_one_module(service: str, owner: str) -> None:
     clients = {
         name for name, path in runtime_modules().items()
@@ -79,7 +85,7 @@ def test_each_aws_service_is_touched_by_one_module(service: str, owner: str) -> 
     assert clients == {owner}
     aws = {name for name, path in runtime_modules().items()
            if any(t.startswith(("boto3", "botocore")) for t in imports(path))}
-    assert all(name.startswith(("scim_endpoint.store", "scim_endpoint.tenants")) for name in aws), aws
+    assert all(name.startswith(tuple(AWS_OWNERS.values())) for name in aws), aws
 
 
 def test_routes_and_the_edge_know_nothing_of_the_store() -> None:

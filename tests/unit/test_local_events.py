@@ -53,12 +53,13 @@ def test_template_routes_match_the_event_files() -> None:
     """Each explicit route has its sample; the other samples are of methods a path does not route, which its ANY
     route takes (answered 405)."""
     assert EVENT_FILES, "events/ holds no sample event"
-    from_template = {(r.method, r.resource) for r in routes()}
+    scim_routes = [r for r in routes() if r.api == "ScimApi"]  # the management API's need a signature: no samples
+    from_template = {(r.method, r.resource) for r in scim_routes}
     explicit = {(method, path) for method, path in from_template if method != "ANY"}
     from_events = {(sample(p)["httpMethod"], sample(p)["resource"]) for p in EVENT_FILES}
     assert explicit <= from_events
     assert {path for _, path in from_events - explicit} <= {path for method, path in from_template if method == "ANY"}
-    assert len(from_template) == len(routes()), "a (method, path) pair is declared twice"
+    assert len(from_template) == len(scim_routes), "a (method, path) pair is declared twice"
 
 
 @pytest.mark.parametrize("event_file", EVENT_FILES, ids=lambda p: p.name)
@@ -75,7 +76,7 @@ def test_routes_point_at_real_handlers() -> None:
     for route in routes():
         assert resources[route.function]["Type"] == "AWS::Serverless::Function"
         assert route.method == route.method.upper()
-        assert route.resource.startswith("/v1/scim/{idpId}/")
+        assert route.resource.startswith("/admin/v1/" if route.api == "AdminApi" else "/v1/scim/{idpId}/")
         module, function = route.handler.rsplit(".", 1)
         source = route.code_dir / f"{module}.py"
         assert source.is_file(), f"{route.function}: no {source}"
@@ -247,8 +248,8 @@ def test_function_environment_of_a_template_dict() -> None:
     }
 
 
-def _gateway_responses() -> dict[str, Any]:
-    return load()["Resources"]["ScimApi"]["Properties"]["GatewayResponses"]
+def _gateway_responses(api: str = "ScimApi") -> dict[str, Any]:
+    return load()["Resources"][api]["Properties"]["GatewayResponses"]
 
 
 @pytest.mark.parametrize("name", ["MISSING_AUTHENTICATION_TOKEN", "REQUEST_TOO_LARGE"])
@@ -300,15 +301,20 @@ def _unrouted() -> list[tuple[str, str]]:
     """(method, path) pairs template.yaml routes to no function: each declared path under the methods no route of
     it takes (none where the template declares ANY), and paths no route declares."""
     table = routes()
-    paths = sorted({r.resource.replace("{idpId}", "demo").replace("{id}", "7") for r in table})
+    paths = sorted({re.sub(r"\{\w+\}", "7", r.resource.replace("{idpId}", "demo")) for r in table})
     unrouted = [(method, path) for path in paths for method in METHODS if match_route(table, method, path)[0] is None]
-    return unrouted + [("GET", "/v1/scim/demo/Nothing"), ("POST", "/"), ("DELETE", "/v1/scim/demo/Users/7/x")]
+    return unrouted + [("GET", "/v1/scim/demo/Nothing"), ("POST", "/"), ("DELETE", "/v1/scim/demo/Users/7/x"),
+                       ("GET", "/admin/v1/nothing"), ("PUT", "/admin/v1/idps")]
 
 
-def _expected(content_type: str | None) -> tuple[int, dict[str, str], bytes]:
-    raw = _gateway_responses()[MISSING_AUTHENTICATION_TOKEN]
+def _expected(content_type: str | None, path: str = "/v1/scim") -> tuple[int, dict[str, str], bytes]:
+    """The SCIM API's answer (a SCIM 404), or under /admin the management API's (its 403, as for an unsigned
+    request: API Gateway tells no unknown path from a missing signature there)."""
+    api = "AdminApi" if path.startswith("/admin/") else "ScimApi"
+    raw = _gateway_responses(api)[MISSING_AUTHENTICATION_TOKEN]
     media_type = content_type if content_type in raw["ResponseTemplates"] else "application/json"
-    return raw["StatusCode"], {"Content-Type": "application/scim+json"}, raw["ResponseTemplates"][media_type].encode()
+    headers = {name: value.strip("'") for name, value in raw.get("ResponseParameters", {}).get("Headers", {}).items()}
+    return raw["StatusCode"], headers, raw["ResponseTemplates"][media_type].encode()
 
 
 def _headers(content_type: str | None) -> list[tuple[str, str]]:
@@ -323,7 +329,7 @@ def test_unrouted_requests_get_api_gateways_missing_authentication_token(
     """API Gateway answers a request no route of the template takes with its MISSING_AUTHENTICATION_TOKEN gateway
     response, which the template makes a SCIM 404. No function runs."""
     answer = LocalApi(routes()).handle(method, f"{path}?filter=x", _headers(content_type), b"")
-    assert answer == _expected(content_type)
+    assert answer == _expected(content_type, path)
 
 
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "GET"])

@@ -4,7 +4,8 @@ bounded responses, and the Lambda entry point.
 A request reaches a route's handler only through `authenticate`, which
 1. reads the IdP id once, from the path as API Gateway gives it, and accepts only its canonical form (401 otherwise,
    before any store or key store access);
-2. checks the bearer token against that IdP's keys;
+2. admits the request (`management.access`): the bearer token against that IdP's keys, then the IdP's state and
+   the revision of its keys in the registry (a deleted IdP, a revoked or expired key: 401 from the next request);
 3. looks the route up in the route table (`auth.privileges.ROUTES`) by method and by the route template API Gateway
    matched, refusing (403) a route the table does not name or a key without the privilege;
 4. builds the immutable `RequestScope` the handler receives through `Depends(request_scope)`.
@@ -36,7 +37,8 @@ from .scim.projection import project
 from .scim.representation import etag
 from .scim.validation import check_text, parse_json
 from .scope import Projection, RequestScope, is_idp_id
-from .tenants import KeyStoreUnavailable, key_cache
+from .management.access import admit_request
+from .tenants import KeyStoreUnavailable
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 # Every SCIM route lives under the Tenant URL: API Gateway's resource template, and the path prefix the resolver
@@ -121,7 +123,7 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
     idp_id = _idp_id(event)
     logger.append_keys(idp_id=idp_id)  # canonical by now, so failed authentications say which tenant
     token = tokens.bearer_token(event.headers.get("Authorization"))
-    principal = key_cache().authenticate(idp_id, token, event.request_context.identity.source_ip)
+    principal = admit_request(idp_id, token, event.request_context.identity.source_ip)
     logger.append_keys(key_id=principal.key_id)
 
     # The resolver's route (relative to the Tenant URL: "/Users/{id}"; for a path it has no route for, the path):

@@ -28,6 +28,16 @@ class Settings(BaseModel):
     # How long after a user's deletion the stream's consumer reads the user's memberships from the eventually
     # consistent inverse index; None: the store's INDEX_SETTLE_SECONDS; 0 where the index is consistent (moto).
     index_settle_seconds: float | None = Field(default=None, ge=0, le=60)
+    # How often one container records that a key was used (its `last_used_at`): at most one write per key per
+    # container per interval, never one per request.
+    key_use_interval_seconds: float = Field(default=60.0, ge=0)
+    # The management side (the admin and jobs functions): the jobs queue, the export bucket, the log groups an IdP's
+    # activity is read from (comma-separated), and how long an erasure waits after the IdP stops being admitted
+    # before it reads the table (longer than any request that was admitted just before can run).
+    jobs_queue_url: str = ""
+    export_bucket: str = ""
+    activity_log_groups: str = ""
+    erasure_grace_seconds: float = Field(default=60.0, ge=0, le=900)
 
     @field_validator("public_base_url")
     @classmethod
@@ -46,6 +56,11 @@ _ENVIRONMENT = {
     "SECRETS_MISS_REFRESH_SECONDS": "secrets_miss_refresh_seconds",
     "PUBLIC_BASE_URL": "public_base_url",
     "INDEX_SETTLE_SECONDS": "index_settle_seconds",
+    "KEY_USE_INTERVAL_SECONDS": "key_use_interval_seconds",
+    "JOBS_QUEUE_URL": "jobs_queue_url",
+    "EXPORT_BUCKET": "export_bucket",
+    "ACTIVITY_LOG_GROUPS": "activity_log_groups",
+    "ERASURE_GRACE_SECONDS": "erasure_grace_seconds",
 }
 
 

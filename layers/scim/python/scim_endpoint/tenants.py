@@ -1,18 +1,20 @@
-"""IdPs (the tenants) and their API keys, kept in AWS Secrets Manager: the only module that talks to it.
+"""IdPs' API keys, kept in AWS Secrets Manager: the only module that talks to it.
 
-One secret per IdP, named `<prefix><idp id>`, holds the IdP's name and its keys' metadata and digests, never a
-key's secret. Request handlers read it through `KeyCache`; the admin command line and the local server write it
-through `TenantDirectory`. AWS errors leave this module as domain errors: an unknown IdP is `UnknownIdp`, anything
-that stops us reading the secret is `ServiceUnavailable` (the caller fails closed with 503).
+One secret per IdP, named `<prefix><idp id>`, holds its keys' metadata and digests (never a key's secret), its
+allow-list of source networks, and a revision that every change of it increases. Request handlers read it through
+`KeyCache`; the management use cases write it through `TenantDirectory`, one change at a time (the IdP's lock in the
+registry), and record its revision in the registry, so that every container knows at once when its copy is stale.
+AWS errors leave this module as domain errors: an unknown IdP is `UnknownIdp`, anything that stops us reading the
+secret is `ServiceUnavailable` (the caller fails closed with 503).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import OrderedDict
-import uuid
-import ipaddress
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from functools import cache
 from typing import Any
@@ -59,10 +61,14 @@ class ApiKey(BaseModel):
     created: str
     digest: str
     revoked: str | None = None
+    expires_at: str | None = None  # ISO 8601, UTC: from then on the key answers 401, as a revoked one does
 
     def public(self) -> dict:
         """What an admin may see of a key: everything but its digest."""
         return {**self.model_dump(exclude={"digest"}), "privileges": list(self.privileges)}
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= parse_time(self.expires_at)
 
 
 class Idp(BaseModel):
@@ -71,11 +77,13 @@ class Idp(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    name: str
-    created: str
+    name: str = ""  # as created (the registry holds the current name)
+    created: str = ""
     keys: dict[str, ApiKey] = {}
     # The source networks (CIDR) requests to this IdP must come from; empty: any (docs/security.md).
     allowed_networks: tuple[str, ...] = ()
+    # Increased by every change; the registry records it (0: written before revisions were kept).
+    revision: int = 0
 
     @field_validator("allowed_networks")
     @classmethod
@@ -101,8 +109,19 @@ def parse_networks(networks: list[str] | tuple[str, ...]) -> tuple[ipaddress.IPv
     return tuple(parsed)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def now_text(moment: datetime | None = None) -> str:
+    """A time as this service writes it: ISO 8601, UTC, whole seconds, with a Z."""
+    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds").replace(
+        "+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time with its offset (or Z); ValueError without one."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("a time needs its offset from UTC (e.g. Z)")
+    return moment
+
 
 
 def _decode(secret_string: str) -> Idp:
@@ -148,11 +167,13 @@ class _Secrets:
 class KeyCache:
     """Verifies bearer tokens against a per-container cache of the IdPs' keys.
 
-    Each IdP's secret is re-read when its copy is older than `ttl` seconds (so a revoked key stops working within
-    `ttl`). A token naming a key the copy does not know causes one early re-read, so a key created a moment ago
-    works at once, but at most one such re-read per IdP every `miss_refresh` seconds. An IdP id that names no IdP
-    is remembered as unknown for `miss_refresh` seconds too, in a cache of its own: one Secrets Manager read per
-    made-up id per interval, however many requests name it.
+    Each IdP's secret is re-read when its copy is older than `ttl` seconds, and at once when the registry says the
+    secret has a newer revision than the copy (a key was created or revoked: every container sees it from its next
+    request). Without a revision to go by (an IdP the registry does not know yet), a token naming a key the copy does
+    not know causes one early re-read instead. Either early re-read happens at most once per IdP every `miss_refresh`
+    seconds while the secret read is still behind. An IdP id that names no IdP is remembered as unknown for
+    `miss_refresh` seconds too, in a cache of its own: one Secrets Manager read per made-up id per interval, however
+    many requests name it.
     """
 
     def __init__(self, secrets: _Secrets, ttl: float, miss_refresh: float, clock=time.monotonic):
@@ -167,17 +188,20 @@ class KeyCache:
         self._unreadable: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def authenticate(self, idp_id: str, token: tokens.ParsedToken | None, source_ip: str | None = None) -> Principal:
-        """The principal of a valid token of this IdP; 401 otherwise. An IdP with an allow-list refuses a valid
-        token sent from another address with 403 (docs/security.md)."""
+    def authenticate(self, idp_id: str, token: tokens.ParsedToken | None, source_ip: str | None = None,
+                     revision: int | None = None) -> Principal:
+        """The principal of a valid token of this IdP (not revoked, not expired); 401 otherwise. `revision`: the
+        IdP's secret revision the registry holds, when the caller has read it (a copy behind it is read again). An
+        IdP with an allow-list refuses a valid token sent from another address with 403 (docs/security.md)."""
         if token is None or not is_idp_id(idp_id):
             raise Unauthorized()
-        found = self._idp(idp_id, token.key_id)
+        found = self._idp(idp_id, token.key_id, revision)
         if found is None:
             raise Unauthorized()
         idp, networks = found
         key = idp.keys.get(token.key_id)
-        if key is None or key.revoked or not tokens.matches(key.digest, token):
+        if key is None or key.revoked or key.expired(datetime.now(timezone.utc)) \
+                or not tokens.matches(key.digest, token):
             raise Unauthorized()
         # Only a valid token learns that its address is not allowed: to anyone else the IdP looks like any other.
         if networks and not _allowed(source_ip, networks):
@@ -190,7 +214,7 @@ class KeyCache:
             self._unknown.clear()
             self._unreadable.clear()
 
-    def _idp(self, idp_id: str, key_id: str) -> tuple[Idp, tuple] | None:
+    def _idp(self, idp_id: str, key_id: str, revision: int | None) -> tuple[Idp, tuple] | None:
         now = self._clock()
         with self._lock:
             cached = self._entries.get(idp_id)
@@ -200,6 +224,10 @@ class KeyCache:
             return None
         if unreadable_since is not None and now - unreadable_since < self._miss_refresh:
             raise UnreadableSecret("This IdP's keys cannot be read; retry later.")
+
+        def current(idp: Idp) -> bool:
+            return idp.revision >= revision if revision is not None else key_id in idp.keys
+
         missed_at = None
         fresh = False
         if cached is not None:
@@ -207,7 +235,7 @@ class KeyCache:
             fresh = now - fetched_at < self._ttl
             # The interval runs from the last read that missed, not from the last read: a key created just after
             # the copy was read must work at once.
-            if fresh and (key_id in idp.keys or (missed_at is not None and now - missed_at < self._miss_refresh)):
+            if fresh and (current(idp) or (missed_at is not None and now - missed_at < self._miss_refresh)):
                 return idp, networks
         try:
             idp = self._secrets.read(idp_id)
@@ -222,8 +250,8 @@ class KeyCache:
                 self._entries.pop(idp_id, None)
                 _remember(self._unreadable, idp_id, now, MAX_CACHED_IDPS)
             raise
-        if key_id not in idp.keys or (cached is not None and fresh):
-            missed_at = now  # this read missed the key, or was the early re-read for a miss
+        if not current(idp) or (cached is not None and fresh):
+            missed_at = now  # this read is still behind, or was the early re-read
         networks = parse_networks(idp.allowed_networks)
         with self._lock:
             self._unknown.pop(idp_id, None)
@@ -249,23 +277,24 @@ def _allowed(source_ip: str | None, networks: tuple) -> bool:
 
 
 class TenantDirectory:
-    """The admin side: create IdPs, create, list and revoke their API keys."""
+    """The management side of the secrets: create, read, write and delete an IdP's secret. What a change does to the
+    document is `with_key`, `with_key_revoked` and `with_networks` (pure); the management use cases serialize the
+    changes of one IdP (its lock in the registry) and record the revision written."""
 
     def __init__(self, client: Any, prefix: str):
         self._secrets = _Secrets(client, prefix)
         self._client = client
         self._prefix = prefix
 
-    def create_idp(self, name: str, idp_id: str | None = None) -> Idp:
+    def create(self, idp_id: str, name: str, created: str) -> Idp:
+        """The IdP's secret, with no keys; ValueError when it exists."""
         from botocore.exceptions import ClientError
 
-        idp = Idp(id=idp_id or str(uuid.uuid4()), name=name, created=_now())
-        if not is_idp_id(idp.id):
-            raise ValueError("an IdP id is 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+        idp = Idp(id=idp_id, name=name, created=created)
         try:
             self._client.create_secret(
                 Name=self._secrets.name(idp.id),
-                Description=f"SCIM API keys of IdP '{name}'",
+                Description="SCIM API keys of one IdP (its digests, never a token)",
                 SecretString=_encode(idp),
                 Tags=[{"Key": "scim:idp-id", "Value": idp.id}],
             )
@@ -275,57 +304,57 @@ class TenantDirectory:
             raise
         return idp
 
-    def get_idp(self, idp_id: str) -> Idp:
+    def read(self, idp_id: str) -> Idp:
+        """The secret as stored now (UnknownIdp when there is none)."""
         return self._secrets.read(idp_id)
 
-    def list_idps(self) -> list[Idp]:
+    def write(self, idp: Idp) -> None:
+        self._client.put_secret_value(SecretId=self._secrets.name(idp.id), SecretString=_encode(idp))
+
+    def delete(self, idp_id: str) -> None:
+        """Delete the IdP's secret at once, without the recovery window (an erasure); done if it is gone."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.delete_secret(SecretId=self._secrets.name(idp_id), ForceDeleteWithoutRecovery=True)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+
+    def idp_ids(self) -> Iterator[str]:
+        """The ids of every IdP that has a secret (for adopting IdPs created before the registry)."""
         paginator = self._client.get_paginator("list_secrets")
-        found = []
         for page in paginator.paginate(Filters=[{"Key": "name", "Values": [self._prefix]}]):
             for entry in page.get("SecretList", []):
-                if entry["Name"].startswith(self._prefix):
-                    found.append(self.get_idp(entry["Name"][len(self._prefix) :]))
-        return sorted(found, key=lambda idp: idp.created)
+                if entry["Name"].startswith(self._prefix) and is_idp_id(entry["Name"][len(self._prefix):]):
+                    yield entry["Name"][len(self._prefix):]
 
-    def create_key(self, idp_id: str, name: str, description: str, privileges: list[str]) -> tuple[ApiKey, str]:
-        """Create a key; returns it and its token, which exists nowhere else from now on."""
-        idp = self.get_idp(idp_id)
-        key_id, token = tokens.new_token()
-        key = ApiKey(
-            id=key_id,
-            name=name,
-            description=description,
-            privileges=tuple(privilege_rules.normalize(privileges)),
-            created=_now(),
-            digest=tokens.token_digest(token),
-        )
-        self._save(idp.model_copy(update={"keys": {**idp.keys, key.id: key}}))
-        return key, token
 
-    def list_keys(self, idp_id: str) -> list[ApiKey]:
-        return sorted(self.get_idp(idp_id).keys.values(), key=lambda key: key.created)
+def with_key(idp: Idp, name: str, description: str, privileges: list[str], expires_at: str | None,
+             created: str) -> tuple[Idp, ApiKey, str]:
+    """The document with a new key (its digest only), the key, and its token, which exists nowhere else from now
+    on."""
+    key_id, token = tokens.new_token()
+    key = ApiKey(id=key_id, name=name, description=description,
+                 privileges=tuple(privilege_rules.normalize(privileges)), created=created,
+                 digest=tokens.token_digest(token), expires_at=expires_at)
+    return idp.model_copy(update={"keys": {**idp.keys, key.id: key}}), key, token
 
-    def revoke_key(self, idp_id: str, key_id: str) -> ApiKey:
-        """Mark a key revoked (kept for the record); containers stop accepting it within the cache TTL."""
-        idp = self.get_idp(idp_id)
-        key = idp.keys.get(key_id)
-        if key is None:
-            raise UnknownKey(key_id)
-        revoked = key.model_copy(update={"revoked": key.revoked or _now()})
-        self._save(idp.model_copy(update={"keys": {**idp.keys, key_id: revoked}}))
-        return revoked
 
-    def set_allowed_networks(self, idp_id: str, networks: list[str]) -> Idp:
-        """Replace an IdP's allow-list of source networks (empty: any address); containers apply it within the cache
-        TTL. ValueError for anything that is not a network."""
-        parsed = parse_networks(networks)
-        idp = self.get_idp(idp_id)
-        updated = idp.model_copy(update={"allowed_networks": tuple(str(network) for network in parsed)})
-        self._save(updated)
-        return updated
+def with_key_revoked(idp: Idp, key_id: str, when: str) -> tuple[Idp, ApiKey]:
+    """The document with the key marked revoked (kept for the record; revoking twice keeps the first time)."""
+    key = idp.keys.get(key_id)
+    if key is None:
+        raise UnknownKey(key_id)
+    revoked = key.model_copy(update={"revoked": key.revoked or when})
+    return idp.model_copy(update={"keys": {**idp.keys, key_id: revoked}}), revoked
 
-    def _save(self, idp: Idp) -> None:
-        self._client.put_secret_value(SecretId=self._secrets.name(idp.id), SecretString=_encode(idp))
+
+def with_networks(idp: Idp, networks: list[str]) -> Idp:
+    """The document with this allow-list of source networks (empty: any address); ValueError for anything that is
+    not a network."""
+    parsed = parse_networks(networks)
+    return idp.model_copy(update={"allowed_networks": tuple(str(network) for network in parsed)})
 
 
 def secretsmanager_client() -> Any:

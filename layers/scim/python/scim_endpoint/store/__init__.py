@@ -1,6 +1,7 @@
-"""The store: the only code that talks to DynamoDB (one table), in two halves over it — `resources` (users, groups
-and their uniqueness guards) and `memberships` (one item per member, and the inverse index) — sharing `table`, which
-makes the calls and turns AWS errors and transaction cancellations into domain errors.
+"""The store: the only code that talks to DynamoDB (one table), in parts over it — `resources` (users, groups and
+their uniqueness guards), `memberships` (one item per member, and the inverse index) and `registry` (the IdPs'
+lifecycle, keys' last use, exports, erasure) — sharing `table`, which makes the calls and turns AWS errors and
+transaction cancellations into domain errors.
 
 What the use cases call is `interface.StoreInterface`; tests give them an in-memory implementation of it.
 """
@@ -12,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from .memberships import INDEX_SETTLE_SECONDS, DynamoMembershipStore, MemberWrites
+from .registry import DynamoRegistryStore
 from .resources import DynamoResourceStore, Stored
 from .table import Contention, GroupGone, Table, UnknownMember, VersionConflict
 
@@ -25,12 +27,14 @@ __all__ = [
 class DynamoStore:
     resources: DynamoResourceStore
     memberships: DynamoMembershipStore
+    registry: DynamoRegistryStore
     table: Table
 
     @classmethod
     def over(cls, client: Any, table_name: str, index_settle_seconds: float = INDEX_SETTLE_SECONDS) -> DynamoStore:
         table = Table(client, table_name)
-        return cls(DynamoResourceStore(table), DynamoMembershipStore(table, index_settle_seconds), table)
+        return cls(DynamoResourceStore(table), DynamoMembershipStore(table, index_settle_seconds),
+                   DynamoRegistryStore(table), table)
 
 
 def dynamodb_client() -> Any:

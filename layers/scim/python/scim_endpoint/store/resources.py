@@ -85,10 +85,11 @@ class DynamoResourceStore:
         item = self._table.get_item(guard_pk(idp_id, resource_type, attribute, value_key), GUARD_SK)
         return _stored(item) if item else None
 
-    def scan_tenant(self, idp_id: str, resource_type: str) -> Iterator[Stored]:
-        """Every resource of a type for one tenant, in id order: a Query of the tenant's partition, never a Scan."""
+    def scan_tenant(self, idp_id: str, resource_type: str, unbounded: bool = False) -> Iterator[Stored]:
+        """Every resource of a type for one tenant, in id order: a Query of the tenant's partition, never a Scan.
+        TooMany beyond MAX_SCANNED_RESOURCES, unless `unbounded` (an export, which no request's time bounds)."""
         for seen, item in enumerate(self._table.query(resource_pk(idp_id, resource_type)), start=1):
-            if seen > MAX_SCANNED_RESOURCES:
+            if not unbounded and seen > MAX_SCANNED_RESOURCES:
                 raise TooMany(
                     f"This request would examine more than {MAX_SCANNED_RESOURCES} resources; "
                     "filter on a unique attribute (userName, displayName, externalId) or id instead."

@@ -236,8 +236,8 @@ class Table:
                 raise Throttled() from None
             if code in ("InternalServerError", "ServiceUnavailable"):
                 raise ServiceUnavailable() from None
-            if code == "TransactionCanceledException":
-                raise
+            if code in ("TransactionCanceledException", "ConditionalCheckFailedException"):
+                raise  # the caller's to read
             logger.error("dynamodb refused a request", extra={"operation": operation, "error_code": code})
             raise
         except BotoCoreError as error:

@@ -1,0 +1,166 @@
+"""An IdP's API keys (and its allow-list, which lives in the same secret): create, list, revoke, set.
+
+The secret is one document, read, changed and written whole, and Secrets Manager has no conditional write; so each
+change takes the IdP's lock in the registry (a lease of LOCK_LEASE_SECONDS), reads the secret (waiting for it to
+reach the revision the registry holds, should a read lag behind the last write), writes it with the next revision,
+and releases the lock recording that revision. Two changes of one IdP never lose each other, and every container
+sees the new revision on its next request (`access`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from ..observability import logger
+from ..store.registry import Busy as LockBusy
+from ..store.registry import IdpNotActive
+from ..tenants import Idp, UnknownIdp, UnknownKey, now_text, parse_time, with_key, with_key_revoked, with_networks
+from . import Services
+from .errors import Busy, Conflict, InvalidRequest, NotFound, Unavailable
+from .models import Key, KeyCreate, KeyCreated, KeyList
+
+T = TypeVar("T")
+
+LOCK_LEASE_SECONDS = 30.0
+# How long a change waits for another change of the same IdP before answering 429.
+LOCK_WAIT_SECONDS = 5.0
+# How long a read of the secret may lag behind the revision the registry holds before the change gives up (503).
+SECRET_LAG_SECONDS = 5.0
+# A holder writes the secret only with this much of its lease left: a stalled holder must not write after another
+# has taken the lock.
+LEASE_MARGIN_SECONDS = 10.0
+
+
+class Keys:
+    def __init__(self, services: Services, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
+        self._services = services
+        self._registry = services.store.registry
+        self._directory = services.directory
+        self._clock = clock
+        self._sleep = sleep
+
+    def create(self, idp_id: str, request: KeyCreate) -> KeyCreated:
+        if request.expires_at is not None and parse_time(request.expires_at) <= datetime.now(timezone.utc):
+            raise InvalidRequest("expires_at is in the past: a key must be usable when it is created.")
+        created = now_text()
+        expires = now_text(parse_time(request.expires_at)) if request.expires_at else None
+        key, token = self._change(idp_id, lambda secret: _created(secret, request, expires, created))
+        self._registry.put_key(idp_id, key.id, key.created)
+        return KeyCreated(**_public(key), idp_id=idp_id, tenant_url=self._services.tenant_url(idp_id), token=token)
+
+    def list(self, idp_id: str) -> KeyList:
+        self._require(idp_id)
+        try:
+            secret = self._directory.read(idp_id)
+        except UnknownIdp:
+            return KeyList(keys=[])
+        used = self._registry.key_uses(idp_id)
+        keys = sorted(secret.keys.values(), key=lambda key: (key.created, key.id))
+        return KeyList(keys=[Key(**_public(key), last_used_at=used.get(key.id)) for key in keys])
+
+    def revoke(self, idp_id: str, key_id: str) -> Key:
+        """Revoke a key: from the next request on, in every container, it answers 401. Revoking twice keeps the
+        first time."""
+        def revoked(secret: Idp) -> tuple[Idp, Any]:
+            try:
+                return with_key_revoked(secret, key_id, now_text())
+            except UnknownKey:
+                raise NotFound(f"IdP {idp_id} has no key {key_id}.") from None
+
+        key = self._change(idp_id, revoked)
+        return Key(**_public(key), last_used_at=self._registry.key_uses(idp_id).get(key.id))
+
+    def set_allowed_networks(self, idp_id: str, networks: list[str]) -> list[str]:
+        def replaced(secret: Idp) -> tuple[Idp, Any]:
+            try:
+                updated = with_networks(secret, networks)
+            except ValueError as error:
+                raise InvalidRequest(str(error)) from None
+            return updated, list(updated.allowed_networks)
+
+        networks = self._change(idp_id, replaced)
+        # The registry's copy, for listings (the secret's list is what requests are checked against).
+        self._registry.update(idp_id, {"allowed_networks": networks})
+        return networks
+
+    # -- one change of the secret, under the IdP's lock ---------------------------------------------------------------
+
+    def _change(self, idp_id: str, change: Callable[[Idp], tuple[Idp, T]]) -> T:
+        self._require(idp_id)
+        owner = uuid.uuid4().hex
+        record = self._lock(idp_id, owner)
+        taken = time.monotonic()
+        revision = None
+        try:
+            secret = self._current(idp_id, record.revision)
+            updated, result = change(secret)
+            revision = max(secret.revision, record.revision) + 1
+            if time.monotonic() - taken > LOCK_LEASE_SECONDS - LEASE_MARGIN_SECONDS:
+                revision = None
+                raise Unavailable("The change took too long and was not written; retry.")
+            self._directory.write(updated.model_copy(update={"revision": revision}))
+        except BaseException:
+            self._registry.unlock(idp_id, owner, None)
+            raise
+        self._registry.unlock(idp_id, owner, revision)
+        return result
+
+    def _lock(self, idp_id: str, owner: str) -> Any:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return self._registry.lock(idp_id, owner, self._clock(), LOCK_LEASE_SECONDS)
+            except LockBusy:
+                if time.monotonic() > deadline:
+                    raise Busy(f"Another change of IdP {idp_id}'s keys is under way; retry.") from None
+                self._sleep(0.1)
+            except IdpNotActive:
+                raise self._gone(idp_id) from None
+
+    def _current(self, idp_id: str, revision: int) -> Idp:
+        """The secret, at least at `revision` (a read may lag a moment behind the last write); an IdP whose secret
+        was never written (its creation stopped half-way) starts from an empty one."""
+        deadline = time.monotonic() + SECRET_LAG_SECONDS
+        while True:
+            try:
+                secret = self._directory.read(idp_id)
+            except UnknownIdp:
+                record = self._registry.get(idp_id)
+                try:
+                    created = self._directory.create(idp_id, record.name if record else idp_id, now_text())
+                except ValueError:  # its creation has just written it after all: read it
+                    continue
+                logger.info("idp secret created late", extra={"idp_id": idp_id})
+                return created
+            if secret.revision >= revision:
+                return secret
+            if time.monotonic() > deadline:
+                raise Unavailable("The IdP's keys cannot be read at their latest revision yet; retry.")
+            self._sleep(0.2)
+
+    def _require(self, idp_id: str) -> None:
+        from .idps import Idps
+
+        Idps(self._services).active(idp_id)
+
+    def _gone(self, idp_id: str) -> Exception:
+        record = self._registry.get(idp_id)
+        if record is None or record.state == "deleted":
+            return NotFound(f"No IdP {idp_id}.")
+        return Conflict(f"IdP {idp_id} is being deleted.", "idp_deleting")
+
+
+def _created(secret: Idp, request: KeyCreate, expires_at: str | None, created: str) -> tuple[Idp, tuple]:
+    updated, key, token = with_key(secret, request.name, request.description, list(request.privileges), expires_at,
+                                   created)
+    return updated, (key, token)
+
+
+def _public(key: Any) -> dict:
+    return {"id": key.id, "name": key.name, "description": key.description, "privileges": list(key.privileges),
+            "created": key.created, "expires_at": key.expires_at, "revoked": key.revoked}
