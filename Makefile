@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 4566
 TENANTS ?= 1
 CREDENTIALS_FILE ?=
 
-.PHONY: run test test-fast lint build bench dashboard emulator openapi venv clean
+.PHONY: run test test-fast lint build bench dashboard emulator openapi schemas venv clean
 
 venv: $(STAMP)
 
@@ -55,6 +55,10 @@ emulator: $(STAMP)
 # The management API's OpenAPI document, from its routes and pydantic models (docs/management-api.openapi.json).
 openapi: $(STAMP)
 	$(BIN)/python -m devtools.openapi
+
+# The change events' JSON Schema, from their pydantic models: docs/events.schema.json and template.yaml's registry.
+schemas: $(STAMP)
+	$(BIN)/python -m devtools.schemas
 
 # The operations dashboard of template.yaml, drawn from the metrics of the local server on PORT (after `make run`).
 dashboard: $(STAMP)

@@ -16,7 +16,7 @@ Where it acts:
   --local [PORT] the local server on PORT (default 3000), signed with its fixed credentials.
   otherwise      SCIM_MANAGEMENT_API_URL (a management API's base URL) with your AWS credentials and region.
 
-upgrade, migrate-guards and redrive-cleanup are maintenance commands: they work on the stack's table, secrets and queues directly
+upgrade, migrate-guards, redrive-cleanup and redrive-events are maintenance commands: they work on the stack's table, secrets and queues directly
 (--stack NAME or --local), not through the API.
 
 A key's Secret Token is printed once, by create-key, and is never stored or shown again. With --json every command
@@ -27,6 +27,7 @@ a mistake on the command line); progress of long operations goes to stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -52,6 +53,9 @@ API_PREFIX = "/admin/v1"
 REQUEST_TIMEOUT_SECONDS = 35.0
 # IdPs asked for per page by list-idps (the API's maximum).
 PAGE_SIZE = 100
+# Events asked for per page (the API's maximum), and how often --follow asks again when there were none.
+PAGE_SIZE_EVENTS = 1000
+FOLLOW_INTERVAL_SECONDS = 2.0
 # 429 (throttled, or another change of the IdP's keys under way) and, for reads, 503: retried this many times.
 RETRIES = 3
 MAX_RETRY_WAIT_SECONDS = 5.0
@@ -116,6 +120,11 @@ class Target:
     table_name: str | None = None
     dead_letter_queue_url: str | None = None
     secrets_prefix: str | None = None  # the IdPs' secrets (upgrade)
+    # The events' side (redrive-events): the bus, its dead-letter queue, the feed's retention, the API's base URL.
+    event_bus_name: str | None = None
+    events_dead_letter_queue_url: str | None = None
+    event_retention_days: int | None = None
+    api_base_url: str | None = None
     local_port: int | None = None
     no_api: str | None = None  # why there is no api_url
 
@@ -193,6 +202,10 @@ def stack_target(stack: str, region: str | None) -> Target:
         table_name=outputs.get("TableName"),
         dead_letter_queue_url=outputs.get("CleanupDeadLetterQueueUrl"),
         secrets_prefix=outputs.get("SecretsPrefix"),
+        event_bus_name=outputs.get("EventBusName"),
+        events_dead_letter_queue_url=outputs.get("EventsDeadLetterQueueUrl"),
+        event_retention_days=int(outputs["EventRetentionDays"]) if outputs.get("EventRetentionDays") else None,
+        api_base_url=outputs.get("ApiBaseUrl"),
         no_api=f"{where} has no ManagementApiUrl output: deploy this version of the template first",
     )
 
@@ -237,6 +250,10 @@ def local_target(port: int) -> Target:
         table_name=state.get("table_name"),
         dead_letter_queue_url=state.get("dead_letter_queue_url"),
         secrets_prefix=state.get("secrets_prefix"),
+        event_bus_name=state.get("event_bus_name"),
+        events_dead_letter_queue_url=state.get("events_dead_letter_queue_url"),
+        event_retention_days=state.get("event_retention_days"),
+        api_base_url=state.get("api_base_url"),
         local_port=port,
     )
 
@@ -573,6 +590,62 @@ def show_activity(api: Api, args: argparse.Namespace) -> Result:
     return records, "\n".join(activity.line(record) for record in records) or "no activity"
 
 
+def _event_line(event: dict) -> str:
+    resource = event.get("resource") or {}
+    name = resource.get("userName") or resource.get("displayName") or ""
+    member = event.get("member")
+    if member:
+        name = (f"{member.get('group_displayName') or member.get('group_id')} <- "
+                f"{member.get('user_userName') or member.get('user_id')}")
+    changed = event.get("changed_attributes") or []
+    return (f"{event.get('occurred_at', '')}  {event.get('type', '')}  {resource.get('type', '')} "
+            f"{resource.get('id', '')}  {name}" + (f"  ({', '.join(changed)})" if changed else "")).rstrip()
+
+
+def _events_page(api: Api, idp: str, after: str | None, limit: int) -> dict:
+    query = {"limit": str(min(limit, PAGE_SIZE_EVENTS)), **({"after": after} if after else {})}
+    page = api.json("GET", _path("idps", idp, "events"), query=query)
+    return {"events": list(page.get("events") or []), "next": page.get("next") or after}
+
+
+def show_events(api: Api, args: argparse.Namespace, out: Any = None,
+                sleep: Callable[[float], None] = time.sleep) -> Result | None:
+    """The IdP's events after --after, oldest first: up to --limit of them; with --follow, printed as they come
+    (each page a JSON line with --json) until --timeout or Ctrl-C."""
+    if not args.follow:
+        found: list[dict] = []
+        cursor = args.after
+        while len(found) < args.limit:
+            page = _events_page(api, args.idp, cursor, args.limit - len(found))
+            if not page["events"]:
+                break
+            found += page["events"]
+            cursor = page["next"]
+        text = "\n".join(_event_line(event) for event in found) or "no events"
+        if cursor:
+            _progress(f"to read on from here: --after {cursor}")
+        return {"events": found, "next": cursor}, text
+    out = out or sys.stdout
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    cursor = args.after
+    _progress(f"following the events of IdP {args.idp} (Ctrl-C to stop)")
+    while deadline is None or time.monotonic() < deadline:
+        page = _events_page(api, args.idp, cursor, PAGE_SIZE_EVENTS)
+        if page["events"]:
+            if args.json:
+                print(json.dumps(page), file=out, flush=True)
+            else:
+                print("\n".join(_event_line(event) for event in page["events"]), file=out, flush=True)
+            cursor = page["next"]
+            continue
+        wait = FOLLOW_INTERVAL_SECONDS if deadline is None else min(FOLLOW_INTERVAL_SECONDS,
+                                                                    max(deadline - time.monotonic(), 0))
+        sleep(wait)
+    if cursor:
+        _progress(f"to read on from here: --after {cursor}")
+    return None
+
+
 class _Output:
     """Where an export goes: stdout, or a file written beside its final name and moved there once complete
     (readable by its owner only: it holds people's data)."""
@@ -736,7 +809,7 @@ def _counts(body: bytes) -> dict[str, int]:
 API_COMMANDS: dict[str, Callable[..., Result]] = {
     "create-idp": create_idp, "list-idps": list_idps, "show-idp": show_idp, "update-idp": update_idp,
     "delete-idp": delete_idp, "create-key": create_key, "list-keys": list_keys, "revoke-key": revoke_key,
-    "export": export, "activity": show_activity, "allow-networks": allow_networks,
+    "export": export, "activity": show_activity, "allow-networks": allow_networks, "events": show_events,
 }
 
 
@@ -791,7 +864,7 @@ def redrive_cleanup(target: Target, args: argparse.Namespace) -> tuple[Any, str,
     logger.setLevel("WARNING")  # the consumer's own log lines are for CloudWatch, not this terminal
     store = DynamoStore.over(target.client("dynamodb"), target.table_name)
     result = redrive(target.client("sqs"), target.client("dynamodbstreams"), store, target.dead_letter_queue_url,
-                     timeout=args.timeout, progress=_progress)
+                     timeout=args.timeout, progress=_progress, sweep=args.sweep)
     text = (f"Replayed {result.batches} failed batch(es), {result.records} stream record(s); "
             f"{result.memberships_deleted} membership(s) deleted"
             + ("; the table was swept (some records had left the stream)" if result.swept else "")
@@ -799,7 +872,60 @@ def redrive_cleanup(target: Target, args: argparse.Namespace) -> tuple[Any, str,
     return result.as_dict(), text, 1 if result.left else 0
 
 
-MAINTENANCE_COMMANDS = {"migrate-guards": migrate_guards, "redrive-cleanup": redrive_cleanup, "upgrade": upgrade}
+def redrive_events(target: Target, args: argparse.Namespace) -> tuple[Any, str, int]:
+    from scim_endpoint.config import Settings
+    from scim_endpoint.event_bus import EventBus
+    from scim_endpoint.events.models import SOURCE
+    from scim_endpoint.jobs import DeadLetters
+    from scim_endpoint.management import Services
+    from scim_endpoint.observability import logger
+    from scim_endpoint.store.feed import DynamoFeedStore
+
+    from .redrive import redrive_events as replay
+
+    if not (target.table_name and target.events_dead_letter_queue_url and target.event_bus_name
+            and target.event_retention_days and target.api_base_url and target.client is not None):
+        raise Failure("redrive-events needs --stack NAME (a stack deployed with this version's events outputs) or "
+                      "--local (the table, the bus and its dead-letter queue)", status=2)
+    logger.setLevel("WARNING")  # the consumer's own log lines are for CloudWatch, not this terminal
+    settings = Settings(table_name=target.table_name, secrets_prefix=target.secrets_prefix or "-",
+                        public_base_url=target.api_base_url, event_retention_days=target.event_retention_days)
+    store = _store(target, "redrive-events")
+    # A feed event's position is the time it is written: by AWS's clock, not this computer's (which may be off, and
+    # would then write behind what readers have passed).
+    offset = _clock_offset(target.client("dynamodb"), target.table_name)
+    store = dataclasses.replace(store, feed=DynamoFeedStore(store.table, clock=lambda: time.time() + offset))
+    services = Services(store, None, settings)
+    # Set before first use, in place of the functions' own (built from their environment).
+    services.event_bus = EventBus(target.client("events"), target.event_bus_name, SOURCE)
+    services.events_dead_letters = DeadLetters(target.client("sqs"), target.events_dead_letter_queue_url)
+    result = replay(target.client("sqs"), target.client("dynamodbstreams"), services,
+                    target.events_dead_letter_queue_url, timeout=args.timeout, progress=_progress)
+    text = (f"Published {result.published} dead-lettered event(s) again; replayed {result.batches} failed batch(es), "
+            f"{result.records} stream record(s)"
+            + (f"; {result.expired} batch(es) had left the stream: their changes have no event (an export shows "
+               f"the current state)" if result.expired else "")
+            + (f"; {len(result.left)} message(s) failed again and stay on the queue" if result.left else ""))
+    return result.as_dict(), text, 1 if result.left else 0
+
+
+def _clock_offset(dynamodb: Any, table_name: str) -> float:
+    """How far AWS's clock is ahead of this computer's, from the Date of a DynamoDB answer (to the second: the
+    middle of that second, less half the round trip)."""
+    from email.utils import parsedate_to_datetime
+
+    sent = time.time()
+    answer = dynamodb.describe_table(TableName=table_name)
+    received = time.time()
+    date = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not date:
+        return 0.0
+    offset = parsedate_to_datetime(date).timestamp() + 0.5 - (sent + received) / 2
+    return offset if abs(offset) > 1.0 else 0.0  # within the header's precision: trust this clock
+
+
+MAINTENANCE_COMMANDS = {"migrate-guards": migrate_guards, "redrive-cleanup": redrive_cleanup, "upgrade": upgrade,
+                        "redrive-events": redrive_events}
 
 
 # -- the command line ------------------------------------------------------------------------------------------------
@@ -924,6 +1050,17 @@ def parser() -> argparse.ArgumentParser:
     shown.add_argument("--timeout", type=_positive(float), default=60, metavar="SECONDS",
                        help="give up after this many seconds (default 60)")
 
+    followed = command("events", "an IdP's change events, oldest first (JSON: {events, next}; pass next as --after to "
+                                 "read on)")
+    idp(followed)
+    followed.add_argument("--after", metavar="CURSOR", help="only the events after this cursor (a `next` printed "
+                                                             "earlier); default: the oldest kept")
+    followed.add_argument("--limit", type=_positive(int), default=1000, help="at most this many (default 1000)")
+    followed.add_argument("--follow", action="store_true", help="keep printing new events as they come (Ctrl-C to "
+                                                                 "stop); with --json one JSON object per page")
+    followed.add_argument("--timeout", type=_positive(float), default=0, metavar="SECONDS",
+                          help="with --follow: stop after this many seconds (default: never)")
+
     networks = command("allow-networks", "accept an IdP's requests only from these source networks (e.g. Entra's "
                                          "provisioning ranges); --any: from anywhere")
     idp(networks)
@@ -943,6 +1080,12 @@ def parser() -> argparse.ArgumentParser:
     redrive = command("redrive-cleanup", "replay the stream batches the cleanup could not handle (its dead-letter "
                                          "queue); sweep if they expired (the table and queue, directly)")
     redrive.add_argument("--timeout", type=float, default=300, help="stop after this many seconds (default 300)")
+    redrive.add_argument("--sweep", action="store_true", help="then sweep the whole table for memberships whose "
+                                                               "user or group is gone, whatever the queue held")
+
+    again = command("redrive-events", "publish again the events EventBridge kept refusing, and replay the stream "
+                                      "batches the events consumer kept failing (its dead-letter queue, directly)")
+    again.add_argument("--timeout", type=float, default=300, help="stop after this many seconds (default 300)")
     return top
 
 
@@ -973,7 +1116,10 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
     if args.command in MAINTENANCE_COMMANDS:
         data, text, status = MAINTENANCE_COMMANDS[args.command](target, args)
     else:
-        data, text = API_COMMANDS[args.command](target.api(), args)
+        shown = API_COMMANDS[args.command](target.api(), args)
+        if shown is None:  # it printed as it went (events --follow)
+            return 0
+        data, text = shown
         status = 0
     if args.json:
         print(json.dumps(data, indent=2), file=out)

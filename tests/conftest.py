@@ -35,6 +35,8 @@ for _name, _value in POWERTOOLS_ENV.items():
 TABLE_NAME = "scim-test"
 SECRETS_PREFIX = "scim/test/idp/"
 JOBS_QUEUE = "scim-test-jobs"
+EVENT_BUS = "scim-test-provisioning"
+EVENTS_DEAD_LETTERS = "scim-test-events-dead-letters"
 EXPORT_BUCKET = "scim-test-exports"
 REGION = "us-east-1"
 HOST = "scim.test"
@@ -59,7 +61,7 @@ _FOREIGN_ENV = (
 
 def clear_process_caches() -> None:
     """What a fresh Lambda container starts without: settings, the key cache, the clients and what they serve."""
-    from scim_endpoint import activity_log, config, export_bucket, jobs, management, resources, store, tenants
+    from scim_endpoint import activity_log, config, event_bus, export_bucket, jobs, management, resources, store, tenants
     from scim_endpoint.management import access
 
     config.settings.cache_clear()
@@ -69,6 +71,8 @@ def clear_process_caches() -> None:
     management.services.cache_clear()
     access.key_uses.cache_clear()
     jobs.job_queue.cache_clear()
+    jobs.events_dead_letters.cache_clear()
+    event_bus.event_bus.cache_clear()
     export_bucket.export_bucket.cache_clear()
     activity_log.use(None)
 
@@ -126,6 +130,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             boto3.client("s3", region_name=REGION).create_bucket(Bucket=EXPORT_BUCKET)
             monkeypatch.setenv("JOBS_QUEUE_URL", queue)
             monkeypatch.setenv("EXPORT_BUCKET", EXPORT_BUCKET)
+            boto3.client("events", region_name=REGION).create_event_bus(Name=EVENT_BUS)
+            dead = boto3.client("sqs", region_name=REGION).create_queue(QueueName=EVENTS_DEAD_LETTERS)["QueueUrl"]
+            monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
+            monkeypatch.setenv("EVENTS_DEAD_LETTER_QUEUE_URL", dead)
             monkeypatch.setenv("ERASURE_GRACE_SECONDS", "0")
             yield
     finally:
@@ -347,9 +355,18 @@ def run_jobs(limit: int = 50) -> int:
                          LambdaContext("JobsFunction", message["MessageId"]))
         handled += 1
         if answer.get("batchItemFailures"):
+            # The function asked for it again in a minute: here, at once.
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
             raise JobFailed(message["Body"])
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return handled
+
+
+def LambdaContextFor(function: str):  # noqa: N802 - reads as the context it makes
+    """A Lambda context for an invocation of `function`, as the local server makes them."""
+    from devtools.local.server import LambdaContext
+
+    return LambdaContext(function, str(uuid.uuid4()))
 
 
 class JobFailed(Exception):

@@ -32,7 +32,7 @@ from . import containers, sigv4, template
 from .events import build_event, match_route
 
 STACK_NAME = "scim-local"
-REGION = "us-east-1"
+REGION = sigv4.REGION
 # Like Lambda, each function runs in containers that serve one request at a time; concurrent requests get
 # more containers, up to this many per function.
 MAX_CONTAINERS = 8
@@ -223,13 +223,15 @@ class StreamPoller:
 
     def _deliver(self, shard: str, records: list[dict]) -> None:
         for consumer, function in self._consumers:
-            wanted = [r for r in records if consumer.event_names is None or r["eventName"] in consumer.event_names]
-            for attempt in range(min(consumer.retries, self.LOCAL_RETRIES) + 1):
-                if not wanted:
-                    break
-                wanted = self._unhandled(function, wanted)
-            if wanted and consumer.dead_letter_queue in self._queues:
-                self._dead_letter(self._queues[consumer.dead_letter_queue], function.logical_id, shard, wanted)
+            taken = [r for r in records if consumer.takes(r)]
+            for start in range(0, len(taken), consumer.batch_size):  # batches of the template's BatchSize
+                wanted = taken[start : start + consumer.batch_size]
+                for attempt in range(min(consumer.retries, self.LOCAL_RETRIES) + 1):
+                    if not wanted:
+                        break
+                    wanted = self._unhandled(function, wanted)
+                if wanted and consumer.dead_letter_queue in self._queues:
+                    self._dead_letter(self._queues[consumer.dead_letter_queue], function.logical_id, shard, wanted)
 
     @staticmethod
     def _unhandled(function: Function, records: list[dict]) -> list[dict]:
@@ -427,7 +429,7 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
 
 
 # What the functions' environment names of the stack's resources, locally (queue URLs are added once made).
-LOCAL_RESOURCES = {"Table": STACK_NAME, "ExportBucket": f"{STACK_NAME}-exports",
+LOCAL_RESOURCES = {"Table": STACK_NAME, "ExportBucket": f"{STACK_NAME}-exports", "EventBus": f"{STACK_NAME}-provisioning",
                    "UsersLogGroup": f"/aws/lambda/{STACK_NAME}/users", "GroupsLogGroup": f"/aws/lambda/{STACK_NAME}/groups",
                    "AdminLogGroup": f"/aws/lambda/{STACK_NAME}/admin"}
 
@@ -477,6 +479,7 @@ def create_resources() -> dict[str, str]:
                                       Attributes=template.queue_attributes(name, arns))["QueueUrl"]
         arns[name] = sqs.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     boto3.client("s3").create_bucket(Bucket=LOCAL_RESOURCES["ExportBucket"])
+    boto3.client("events").create_event_bus(Name=LOCAL_RESOURCES["EventBus"])
     return urls
 
 
@@ -645,6 +648,9 @@ def main(argv: list[str] | None = None) -> int:
             "secrets_prefix": settings().secrets_prefix,
             "table_name": settings().table_name,
             "dead_letter_queue_url": queues.get("CleanupDeadLetterQueue"),
+            "event_bus_name": settings().event_bus_name,
+            "events_dead_letter_queue_url": queues.get("EventsDeadLetterQueue"),
+            "event_retention_days": settings().event_retention_days,
             "log_file": str(log_file),
             # The management API (/admin/v1 on this port), and the IAM identity its requests must be signed by.
             "management_api_url": f"http://127.0.0.1:{args.port}",

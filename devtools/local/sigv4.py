@@ -26,6 +26,7 @@ class LocalCredentials:
 
 
 LOCAL_ADMIN = LocalCredentials()
+REGION = "us-east-1"  # the local server's (a request signed for another region is refused, as API Gateway does)
 MAX_SKEW = dt.timedelta(minutes=15)
 _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)"
@@ -47,11 +48,15 @@ def verify(method: str, url: str, headers: Iterable[tuple[str, str]], body: byte
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    given = {name.lower(): value for name, value in headers}
+    pairs = [(name.lower(), value) for name, value in headers]
+    given = dict(pairs)
     match = _AUTHORIZATION.match(given.get("authorization", ""))
     if match is None or "x-amz-date" not in given:
         return Verdict(refusal="MISSING_AUTHENTICATION_TOKEN")
-    if match["key"] != credentials.access_key or match["service"] != "execute-api":
+    # The stack's region only (API Gateway checks the scope's region is its own), and the date of the scope the
+    # date of x-amz-date.
+    if match["key"] != credentials.access_key or match["service"] != "execute-api" or match["region"] != REGION \
+            or not given["x-amz-date"].startswith(match["date"]):
         return Verdict(refusal="INVALID_SIGNATURE")
     try:
         signed_at = dt.datetime.strptime(given["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
@@ -60,7 +65,9 @@ def verify(method: str, url: str, headers: Iterable[tuple[str, str]], body: byte
     if abs((now or dt.datetime.now(dt.timezone.utc)) - signed_at) > MAX_SKEW:
         return Verdict(refusal="EXPIRED_TOKEN")
     signed = match["signed"].split(";")
-    if "host" not in signed or any(name not in given for name in signed):
+    names = [name for name, _ in pairs]
+    # A signed header sent twice is ambiguous (which value was signed?): refused, as AWS does.
+    if "host" not in signed or any(names.count(name) != 1 for name in signed) or len(set(signed)) != len(signed):
         return Verdict(refusal="INVALID_SIGNATURE")
     request = AWSRequest(method=method, url=url, data=body, headers={name: given[name] for name in signed})
     signer = SigV4Auth(Credentials(credentials.access_key, credentials.secret_key), "execute-api", match["region"])

@@ -114,27 +114,61 @@ def queue_attributes(name: str, arns: dict[str, str], template: dict | None = No
 
 @dataclass(frozen=True)
 class StreamConsumer:
-    """A function the table's stream runs (an event of type DynamoDB): the event names its filter lets in, how often
-    a failing batch is retried, and the logical id of the queue a batch goes to after that (or None)."""
+    """A function the table's stream runs (an event of type DynamoDB): the filter patterns of its event source
+    mapping (a record is handed to it when any matches; none: every record), how often a failing batch is retried,
+    and the logical id of the queue a batch goes to after that (or None)."""
 
     function: str
     code_dir: Path
     handler: str
-    event_names: frozenset[str] | None  # None: every record
+    patterns: tuple[dict, ...] = ()
     retries: int = 0
     dead_letter_queue: str | None = None
+    batch_size: int = 100
+
+    @property
+    def event_names(self) -> frozenset[str] | None:
+        """The event names its filters let in (None: any)."""
+        names = [set(p["eventName"]) for p in self.patterns if "eventName" in p]
+        return frozenset().union(*names) if names and len(names) == len(self.patterns) else None
+
+    def takes(self, record: dict) -> bool:
+        return not self.patterns or any(matches(pattern, record) for pattern in self.patterns)
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event filtering, for the rules the template uses: nested objects, lists of values or of `prefix`,
+    `anything-but` and `exists` rules."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            (key in value and matches(rule, value[key])) or (isinstance(rule, list) and
+                                                             {"exists": False} in rule and key not in value)
+            for key, rule in pattern.items())
+    if isinstance(pattern, list):
+        for rule in pattern:
+            if isinstance(rule, dict):
+                if "prefix" in rule and isinstance(value, str) and value.startswith(rule["prefix"]):
+                    return True
+                if "anything-but" in rule:
+                    excluded = rule["anything-but"]
+                    if value not in (excluded if isinstance(excluded, list) else [excluded]):
+                        return True
+                if rule.get("exists") is True:
+                    return True
+            elif rule == value:
+                return True
+        return False
+    return pattern == value
 
 
 def stream_consumers(template: dict | None = None) -> list[StreamConsumer]:
     found = []
     for name, code_dir, handler, event in _function_events(template or load(), "DynamoDB"):
-        names: set[str] | None = None
-        for entry in event.get("FilterCriteria", {}).get("Filters", []):
-            names = (names or set()) | set(json.loads(entry["Pattern"]).get("eventName", []))
+        patterns = tuple(json.loads(entry["Pattern"]) for entry in event.get("FilterCriteria", {}).get("Filters", []))
         destination = event.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         queue = destination["Fn::GetAtt"][0] if isinstance(destination, dict) and "Fn::GetAtt" in destination else None
-        found.append(StreamConsumer(name, code_dir, handler, frozenset(names) if names is not None else None,
-                                    int(event.get("MaximumRetryAttempts", 0)), queue))
+        found.append(StreamConsumer(name, code_dir, handler, patterns, int(event.get("MaximumRetryAttempts", 0)),
+                                    queue, int(event.get("BatchSize", 100))))
     return found
 
 

@@ -11,12 +11,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from scim_endpoint import admin_api
-from scim_endpoint.management import export, services
+from scim_endpoint.management import export, feed, services
 from scim_endpoint.management.idps import Idps
 from scim_endpoint.management.keys import Keys
 from scim_endpoint.management.models import (
-    Activity, ErrorBody, Export, ExportStarted, Idp, IdpCreate, IdpPage, IdpUpdate, KeyCreate, KeyCreated, KeyList,
-    Key, MAX_PAGE,
+    MAX_PAGE, Activity, ErrorBody, EventPage, Export, ExportStarted, Idp, IdpCreate, IdpPage, IdpUpdate, Key,
+    KeyCreate, KeyCreated, KeyList,
 )
 
 app = admin_api.create_app()
@@ -117,6 +117,18 @@ def get_activity(idp: str, hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24
     found = services()
     Idps(found).get(idp)
     return admin_api.json_response(Activity(records=found.activity.records(idp, hours, limit)))
+
+
+@app.get("/admin/v1/idps/<idp>/events",
+         responses=responses(200, EventPage, "The IdP's change events after the cursor, oldest first"))
+def get_events(idp: str, after: Annotated[str | None, Query(max_length=512)] = None,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+    found = services()
+    Idps(found).get(idp)
+    result = feed.page(found, idp, after, limit)
+    # The cursor is there on every page (null only before the IdP has any event); events as they were published.
+    return admin_api.json_response({"events": [e.model_dump(exclude_none=True) for e in result.events],
+                                    "next": result.next})
 
 
 lambda_handler = admin_api.lambda_handler_for(app)

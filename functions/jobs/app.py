@@ -1,6 +1,6 @@
 """The management API's background jobs, from the jobs queue: an IdP's erasure, a large export. One message at a
 time; a job that needs longer than one invocation queues its own continuation, and a job that fails is received
-again (after a few attempts, the message goes to the jobs dead-letter queue)."""
+again a minute later (after a few attempts, the message goes to the jobs dead-letter queue)."""
 
 import json
 
@@ -11,6 +11,8 @@ from scim_endpoint.observability import logger, metrics, tracer
 
 # What a step may use of an invocation before it queues the rest (the function's timeout is longer).
 STEP_SECONDS = 8 * 60
+# A failed job is received again after this (its next attempt), up to the queue's maxReceiveCount.
+RETRY_SECONDS = 60
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -24,11 +26,21 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             logger.append_keys(idp_id=job.get("idp_id"), job=job.get("job"))
             if job.get("job") == erasure.ERASE_JOB:
                 erasure.erase_step(services(), job["idp_id"], STEP_SECONDS)
+            elif job.get("job") == erasure.FEED_SWEEP_JOB:
+                erasure.sweep_feed(services(), job["idp_id"])
             elif job.get("job") == export.EXPORT_JOB:
-                export.run(services(), job["idp_id"], job["export_id"])
+                export.run(services(), job["idp_id"], job["export_id"], STEP_SECONDS)
             else:
                 logger.error("a message that names no job")
         except Exception:
             logger.exception("a job failed")
             failures.append({"itemIdentifier": record.get("messageId")})
+            _retry_soon(record)
     return {"batchItemFailures": failures}
+
+
+def _retry_soon(record: dict) -> None:
+    try:
+        services().jobs.retry_after(record["receiptHandle"], RETRY_SECONDS)
+    except Exception:  # then it is received again after the queue's visibility timeout
+        logger.warning("could not shorten a failed job's wait")

@@ -115,10 +115,25 @@ def test_listing_pages_with_an_opaque_cursor(admin, new_idp) -> None:
         if cursor is None:
             break
     assert seen == made and pages == 3
-    for bad in ("nonsense", "eyJ4IjoxfQ", "%00"):
+    # Cursors that decode but are no listing key: part of one, or a key outside the listing's partition.
+    partial = registry_module.encode_cursor({"pk": {"S": "T#x#Idp"}})
+    elsewhere = registry_module.encode_cursor({"pk": {"S": "T#x#User"}, "sk": {"S": "u"}, "gsi1pk": {"S": "T#x#M"},
+                                               "gsi1sk": {"S": "g"}})
+    for bad in ("nonsense", "eyJ4IjoxfQ", "%00", partial, elsewhere):
         error(admin("GET", f"/admin/v1/idps?cursor={bad}"), 400, "invalid_cursor")
     for limit in ("0", "101", "x"):
         error(admin("GET", f"/admin/v1/idps?limit={limit}"), 400, "invalid_request")
+
+
+def test_an_expiry_beyond_year_9999_in_utc_is_a_400_and_offsets_become_utc(admin, new_idp) -> None:
+    idp = new_idp()["idp_id"]
+    late = admin("POST", f"/admin/v1/idps/{idp}/keys", {"name": "k", "privileges": ["users:read"],
+                                                        "expires_at": "9999-12-31T23:59:59-05:00"})
+    assert late.status == 400 and late.body["error"]["code"] == "invalid_request", late.body
+    assert "expires_at" in late.body["error"]["message"]
+    made = admin("POST", f"/admin/v1/idps/{idp}/keys", {"name": "k", "privileges": ["users:read"],
+                                                        "expires_at": "2090-01-01T01:00:00+02:00"})
+    assert made.status == 201 and made.body["expires_at"] == "2089-12-31T23:00:00Z", made.body
 
 
 @pytest.mark.parametrize("body, field", [
@@ -323,7 +338,7 @@ def test_deleting_an_idp_stops_every_key_at_once_and_erases_all_its_data(admin, 
     error(admin("GET", f"/admin/v1/idps/{doomed}"), 404, "not_found")
     # Nothing of the tenant is left in the table but the tombstone (its id and when it was deleted)...
     (tombstone,) = tenant_items(doomed)
-    assert set(tombstone) == {"pk", "sk", "id", "state", "deleted", "expires_at"} and tombstone["state"]["S"] == \
+    assert set(tombstone) == {"pk", "sk", "id", "state", "erasure", "deleted", "expires_at"} and tombstone["state"]["S"] == \
         "deleted"
     # ... nor in Secrets Manager, nor in the export bucket; the other tenant is untouched.
     assert not secret_exists(doomed)
@@ -534,3 +549,147 @@ def test_upgrade_adopts_every_idp_made_before_the_registry(admin, new_idp) -> No
     assert sorted(adopt_idps(store(), directory)) == ["legacy-a", "legacy-b"]
     assert {i["idp_id"] for i in admin("GET", "/admin/v1/idps").body["idps"]} == {current, "legacy-a", "legacy-b"}
     assert adopt_idps(store(), directory) == []  # once is enough
+
+
+def _export_objects(idp: str) -> tuple[list[str], list[str]]:
+    s3 = boto3.client("s3", region_name=REGION)
+    objects = [o["Key"] for o in s3.list_objects_v2(Bucket="scim-test-exports",
+                                                    Prefix=f"exports/{idp}/").get("Contents", [])]
+    uploads = [u["Key"] for u in s3.list_multipart_uploads(Bucket="scim-test-exports",
+                                                           Prefix=f"exports/{idp}/").get("Uploads", [])]
+    return objects, uploads
+
+
+def test_an_export_running_as_its_idp_is_deleted_leaves_nothing(admin, new_idp, new_key, call, monkeypatch) -> None:
+    """An export that finds its IdP deleted when it is about to complete aborts its upload; one that completes as the
+    erasure runs finds no record to finish (the erasure deletes the records first) and deletes its object; the
+    erasure aborts uploads still under way. Nothing of the IdP is left in the bucket."""
+    from scim_endpoint.management import services
+    from scim_endpoint.store.registry import DynamoRegistryStore
+
+    idp = new_idp()["idp_id"]
+    populate(call, idp, new_key(idp)["token"])
+    first = admin("POST", f"/admin/v1/idps/{idp}/exports").body["export_id"]
+    assert admin("DELETE", f"/admin/v1/idps/{idp}").status == 202
+    run_jobs()  # the export finds its IdP deleting: aborts; then the erasure
+    assert _export_objects(idp) == ([], [])
+
+    # An export whose check passed just before the erasure deleted its record: it completes, then cleans up.
+    idp = new_idp()["idp_id"]
+    populate(call, idp, new_key(idp)["token"])
+    second = admin("POST", f"/admin/v1/idps/{idp}/exports").body["export_id"]
+    real_get = DynamoRegistryStore.get
+
+    def erased_meanwhile(self, idp_id):
+        record = real_get(self, idp_id)
+        self.delete_keys(self.registry_keys(idp_id))  # the erasure's step, between the check and the completion
+        return record
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DynamoRegistryStore, "get", erased_meanwhile)
+        export.run(services(), idp, second)
+    assert _export_objects(idp) == ([], [])
+
+    # An upload still under way when the erasure deletes the IdP's exports is aborted.
+    writer = services().exports.writer(f"exports/{idp}/{first}.jsonl")
+    writer.write(b"{}\n")
+    assert _export_objects(idp)[1] == [f"exports/{idp}/{first}.jsonl"]
+    services().exports.delete_prefix(f"exports/{idp}/")
+    assert _export_objects(idp) == ([], [])
+
+
+def test_a_key_change_that_outlived_its_lock_is_not_reported_done(admin, new_idp, new_key, monkeypatch) -> None:
+    """A change whose lease ran out while it wrote, and whose lock another change took (its release fails), reads
+    the secret back: if its change is not what the secret holds, it answers 503, never 201."""
+    from scim_endpoint.management import services
+    from scim_endpoint.store.registry import DynamoRegistryStore
+
+    idp = new_idp()["idp_id"]
+    kept = new_key(idp)
+    real_unlock = DynamoRegistryStore.unlock
+
+    def overtaken(self, idp_id, owner, revision):
+        real_unlock(self, idp_id, owner, revision)
+        # Another holder, after our lease ran out: it read the secret from before our write, and wrote after it.
+        directory = services().directory
+        secret = directory.read(idp_id)
+        directory.write(secret.model_copy(update={"keys": {kept["id"]: secret.keys[kept["id"]]}}))
+        return False
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DynamoRegistryStore, "unlock", overtaken)
+        lost = admin("POST", f"/admin/v1/idps/{idp}/keys", {"name": "late", "privileges": ["users:read"]})
+    assert lost.status == 503 and lost.headers["retry-after"] == "1", lost.body
+    assert "list the keys, then retry" in lost.body["error"]["message"]
+    assert [k["id"] for k in admin("GET", f"/admin/v1/idps/{idp}/keys").body["keys"]] == [kept["id"]]
+
+
+def test_unexpected_failures_are_500_and_aws_failures_retryable(admin, new_idp, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from scim_endpoint.management import idps
+    from scim_endpoint.scim.errors import Throttled
+
+    idp = new_idp()["idp_id"]
+
+    def fails(error):
+        def raising(self, *args, **kwargs):
+            raise error
+        return raising
+
+    cases = [
+        (KeyError("a bug"), 500, "internal_error", None),
+        (Throttled("DynamoDB did not answer the reads in time; retry.", retry_after=1), 429, "throttled", "1"),
+        (ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetSecretValue"), 429,
+         "throttled", "1"),
+        (ClientError({"Error": {"Code": "InternalServiceError", "Message": "oops"}}, "SendMessage"), 503,
+         "unavailable", "1"),
+    ]
+    for raised, status, code, retry_after in cases:
+        monkeypatch.setattr(idps.Idps, "get", fails(raised))
+        answer = admin("GET", f"/admin/v1/idps/{idp}")
+        assert (answer.status, answer.body["error"]["code"]) == (status, code), answer.body
+        assert answer.headers.get("retry-after") == retry_after
+        assert "a bug" not in json.dumps(answer.body) and "oops" not in json.dumps(answer.body)
+
+
+def test_an_export_longer_than_one_invocation_fails_and_a_failed_job_is_retried_within_a_minute(
+        admin, new_idp, new_key, call, monkeypatch) -> None:
+    from scim_endpoint import jobs
+
+    idp = new_idp()["idp_id"]
+    populate(call, idp, new_key(idp)["token"])
+    started = admin("POST", f"/admin/v1/idps/{idp}/exports").body["export_id"]
+    ticks = iter(range(0, 10_000, 100))
+    with monkeypatch.context() as patched:
+        patched.setattr(export.time, "monotonic", lambda: float(next(ticks)))  # 100 s per line read
+        run_jobs()
+    assert admin("GET", f"/admin/v1/idps/{idp}/exports/{started}").body["state"] == "failed"
+    assert _export_objects(idp) == ([], [])  # its upload aborted
+
+    waits = []
+    monkeypatch.setattr(jobs.JobQueue, "retry_after", lambda self, handle, seconds: waits.append(seconds))
+    monkeypatch.setattr(erasure, "erase_step", lambda *args: (_ for _ in ()).throw(RuntimeError("DynamoDB down")))
+    assert admin("DELETE", f"/admin/v1/idps/{idp}").status == 202
+    with pytest.raises(JobFailed):
+        run_jobs()
+    assert waits == [60]  # received again a minute later, not after the queue's hour
+
+
+def test_a_deletion_whose_erasure_could_not_be_queued_is_503_and_the_next_delete_queues_it(admin, new_idp,
+                                                                                            monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from scim_endpoint import jobs
+
+    idp = new_idp()["idp_id"]
+    with monkeypatch.context() as patched:
+        patched.setattr(jobs.JobQueue, "submit", lambda self, job, delay_seconds=0: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "InternalError", "Message": "SQS is down"}}, "SendMessage")))
+        failed = admin("DELETE", f"/admin/v1/idps/{idp}")
+    assert failed.status == 503 and failed.body["error"]["code"] == "unavailable", failed.body
+    assert admin("GET", f"/admin/v1/idps/{idp}").body["state"] == "deleting"  # it admits no request already
+    assert run_jobs() == 0  # nothing was queued
+    assert admin("DELETE", f"/admin/v1/idps/{idp}").status == 202  # the retry queues it
+    run_jobs()
+    error(admin("GET", f"/admin/v1/idps/{idp}"), 404, "not_found")

@@ -167,7 +167,8 @@ def test_the_local_server_dead_letters_a_batch_its_consumer_keeps_failing(groups
     then describes the batch on the dead-letter queue; and `scim-admin --local redrive-cleanup` replays it."""
     from devtools.local import server, template
 
-    poller = server.StreamPoller(TABLE_NAME, template.stream_consumers(), {"CleanupDeadLetterQueue": queue})
+    cleanup = [c for c in template.stream_consumers() if c.function == "CleanupFunction"]
+    poller = server.StreamPoller(TABLE_NAME, cleanup, {"CleanupDeadLetterQueue": queue})
     ids = new_users(users, 2)
     doomed = groups.create(group("Doomed", members=[{"value": i} for i in ids]))
     stream.read()
@@ -194,3 +195,14 @@ def test_the_local_server_dead_letters_a_batch_its_consumer_keeps_failing(groups
 
     assert run(queue).as_dict()["memberships_deleted"] == 2
     assert member_items(users.tenant, doomed["id"]) == set()
+
+
+def test_a_sweep_on_demand_with_an_empty_queue(groups: Groups, users: Users, queue: str) -> None:
+    """`redrive-cleanup --sweep` (after an upgrade replaced the stream): memberships whose group is gone go, with no
+    message on the queue."""
+    ids = new_users(users, 2)
+    seed_member_items(users.tenant, "gone-group", ids)
+    result = redrive(boto3.client("sqs", region_name=REGION), boto3.client("dynamodbstreams", region_name=REGION),
+                     store(), queue, timeout=5, sweep=True)
+    assert result.as_dict() == {"batches": 0, "records": 0, "memberships_deleted": 2, "swept": True, "left": 0}
+    assert member_items(users.tenant, "gone-group") == set()

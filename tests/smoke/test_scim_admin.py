@@ -247,6 +247,42 @@ def test_the_maintenance_commands_work_on_the_local_table(scim_admin) -> None:
     ran = scim_admin("--json", "upgrade")
     assert ran.code == 0, ran.err
     assert ran.json()["adopted"] == [] and ran.json()["guards"]["conflicts"] == []  # everything is current here
+    ran = scim_admin("redrive-events", "--timeout", "20", "--json")
+    assert ran.code == 0, ran.err
+    assert ran.json() == {"published": 0, "batches": 0, "records": 0, "expired": 0, "left": 0}
+
+
+# --- events ----------------------------------------------------------------------------------------------------------
+
+
+def test_events_show_a_change_seconds_after_it(scim_admin) -> None:
+    """The local server runs the events consumer on its stream: a SCIM change is in the IdP's feed within seconds
+    (the feed shows an event once it is 5 s old)."""
+    idp = new_idp(scim_admin, "Watched")
+    key = new_key(scim_admin, idp["idp_id"])
+    status, body = http("POST", f"{idp['tenant_url']}/Users", key["token"], {"userName": "eve.events@contoso.com"})[:2]
+    assert status == 201
+    deadline, found = time.monotonic() + 30, []
+    while time.monotonic() < deadline:
+        ran = scim_admin("--json", "events", "--idp", idp["idp_id"])
+        assert ran.code == 0, ran.err
+        found = ran.json()["events"]
+        if any(e["type"] == "user.created" for e in found):
+            break
+        time.sleep(0.5)
+    assert [e["type"] for e in found] == ["idp.created", "key.created", "user.created"]
+    assert found[-1]["resource"]["userName"] == "eve.events@contoso.com"
+    after = ran.json()["next"]
+    ran = scim_admin("events", "--idp", idp["idp_id"])
+    assert ran.code == 0 and "user.created  User" in ran.out and "eve.events@contoso.com" in ran.out, ran.out
+    assert f"--after {after}" in ran.err
+    # From the cursor: nothing new, and the same cursor back; --follow stops at its --timeout.
+    ran = scim_admin("--json", "events", "--idp", idp["idp_id"], "--after", after)
+    assert ran.json() == {"events": [], "next": after}
+    ran = scim_admin("--json", "events", "--idp", idp["idp_id"], "--after", after, "--follow", "--timeout", "1")
+    assert ran.code == 0 and ran.out == "", ran.out
+    ran = scim_admin("events", "--idp", idp["idp_id"], "--after", "not-a-cursor")
+    assert ran.code == 1 and "invalid_cursor" in ran.error
 
 
 # --- allow-lists -----------------------------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ def resources() -> dict[str, Any]:
 
 
 def test_every_management_route_is_iam_authorized_and_only_there(resources: dict[str, Any]) -> None:
-    assert resources["AdminApi"]["Properties"]["Auth"] == {"DefaultAuthorizer": "AWS_IAM"}
+    # API Gateway invokes the function with its own permission: callers need execute-api:Invoke only, not also
+    # lambda:InvokeFunction (SAM's default for AWS_IAM passes the caller's credentials on).
+    assert resources["AdminApi"]["Properties"]["Auth"] == {"DefaultAuthorizer": "AWS_IAM", "InvokeRole": "NONE"}
     assert "Auth" not in resources["ScimApi"]["Properties"]  # SCIM requests carry bearer tokens, checked by the edge
     assert ADMIN_ROUTES and all(path.startswith("/admin/v1/") for _, path in ADMIN_ROUTES)
     for route in routes():

@@ -263,18 +263,22 @@ def test_functions_are_python313_arm64_with_both_layers(
 # The management side's own settings: only its two functions have them (the SCIM functions never see the jobs queue,
 # the export bucket or the log groups), and they name the SCIM API's stage for the Tenant URLs they hand out.
 MANAGEMENT_ENV = {"PUBLIC_BASE_URL", "JOBS_QUEUE_URL", "EXPORT_BUCKET"}
+EVENTS_ENV = {"PUBLIC_BASE_URL", "EVENT_BUS_NAME", "EVENT_RETENTION_DAYS", "EVENTS_DEAD_LETTER_QUEUE_URL"}
 
 
 def test_globals_environment_is_the_contract(template: dict[str, Any], functions: dict[str, dict[str, Any]]) -> None:
     assert template["Globals"]["Function"]["Environment"]["Variables"] == EXPECTED_ENV
     for name, function in functions.items():
-        if name not in ("AdminFunction", "JobsFunction"):
+        if name not in ("AdminFunction", "JobsFunction", "EventsFunction"):
             assert "Environment" not in function["Properties"], f"{name} overrides the shared environment"
             continue
         variables = function["Properties"]["Environment"]["Variables"]
-        assert set(variables) == MANAGEMENT_ENV | ({"ACTIVITY_LOG_GROUPS"} if name == "AdminFunction" else set())
-        assert variables["JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
-        assert variables["EXPORT_BUCKET"] == {"Ref": "ExportBucket"}
+        if name == "EventsFunction":  # its own: tests/template/test_events.py
+            assert set(variables) == EVENTS_ENV
+        else:
+            assert set(variables) == MANAGEMENT_ENV | ({"ACTIVITY_LOG_GROUPS"} if name == "AdminFunction" else set())
+            assert variables["JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
+            assert variables["EXPORT_BUCKET"] == {"Ref": "ExportBucket"}
         base = variables["PUBLIC_BASE_URL"]
         assert base["Fn::If"][:2] == EXPECTED_ENV["PUBLIC_BASE_URL"]["Fn::If"][:2]
         assert base["Fn::If"][2] == {"Fn::If": ["HasPublicBaseUrl", {"Ref": "PublicBaseUrl"}, {
@@ -336,9 +340,10 @@ def test_secrets_access_is_scoped_to_the_idp_prefix(
     resources: dict[str, Any], functions: dict[str, dict[str, Any]]
 ) -> None:
     # The request functions read the keys; the management function writes them; the jobs function deletes an
-    # erased IdP's secret; the stream's consumer serves no request and needs none.
+    # erased IdP's secret; the stream's consumers serve no request and need none.
     expected = {
         "CleanupFunction": [],
+        "EventsFunction": [],
         "AdminFunction": ["secretsmanager:CreateSecret", "secretsmanager:GetSecretValue",
                           "secretsmanager:PutSecretValue", "secretsmanager:TagResource"],
         "JobsFunction": ["secretsmanager:DeleteSecret"],
@@ -530,7 +535,6 @@ def test_removals_and_insertions_from_the_table_stream_feed_the_cleanup(resource
     """A deleted group's or user's memberships are deleted after the fact, by the stream's consumer, and so is a
     membership whose user or group was deleted while it was written (docs/groups.md). Failed batches are split,
     reported precisely, and after the retries go to a dead-letter queue with an alarm, never dropped."""
-    assert resources["Table"]["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
     consumers = {
         name: event
         for name, resource in resources.items()
@@ -538,12 +542,12 @@ def test_removals_and_insertions_from_the_table_stream_feed_the_cleanup(resource
         for event in resource["Properties"].get("Events", {}).values()
         if event["Type"] == "DynamoDB"
     }
-    assert list(consumers) == ["CleanupFunction"]
+    assert list(consumers) == ["CleanupFunction", "EventsFunction"]  # the events': tests/template/test_events.py
     props = consumers["CleanupFunction"]["Properties"]
     assert props["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
     assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] > 0
     patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
-    assert patterns == [{"eventName": ["INSERT", "REMOVE"]}]
+    assert patterns == [{"eventName": ["INSERT", "REMOVE"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "T#"}]}}}}]
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["DestinationConfig"] == {"OnFailure": {
         "Type": "SQS", "Destination": {"Fn::GetAtt": ["CleanupDeadLetterQueue", "Arn"]}}}

@@ -73,6 +73,7 @@ AWS_OWNERS = {
     "sqs": "scim_endpoint.jobs",
     "s3": "scim_endpoint.export_bucket",
     "logs": "scim_endpoint.activity_log",
+    "events": "scim_endpoint.event_bus",
 }
 
 

@@ -345,3 +345,28 @@ def test_without_an_allow_list_any_address_is_accepted(cache: KeyCache, secrets:
     token = secrets.add_key(IDP)
     assert cache.authenticate(IDP, parsed(token), "203.0.113.9").idp_id == IDP
     assert cache.authenticate(IDP, parsed(token), None).idp_id == IDP
+
+
+def test_a_copy_behind_the_registrys_revision_never_judges_a_token(cache: KeyCache, secrets: FakeSecrets,
+                                                                     clock: Clock) -> None:
+    """The registry says the IdP's keys changed (revision 2) but Secrets Manager still gives the copy from before (a
+    key revoked a moment ago would pass on it): 503 with Retry-After, at most one read per interval, until the new
+    copy comes; then the revoked key is refused."""
+    token = secrets.add_key(IDP)
+    parsed = tokens.parse_token(token)
+    secrets.idps[IDP] = secrets.idps[IDP].model_copy(update={"revision": 1})
+    assert cache.authenticate(IDP, parsed, revision=1).key_id == parsed.key_id
+    secrets.revoke(IDP, token)  # revision 2 written, but the read lags and still gives revision 1 (not revoked)
+    lagging = secrets.idps[IDP]
+    secrets.idps[IDP] = lagging.model_copy(update={"keys": {k: v.model_copy(update={"revoked": None})
+                                                            for k, v in lagging.keys.items()}})
+    reads = secrets.reads[IDP]
+    for _ in range(3):
+        with pytest.raises(ServiceUnavailable) as refused:
+            cache.authenticate(IDP, parsed, revision=2)
+        assert refused.value.headers["Retry-After"] == "1"
+    assert secrets.reads[IDP] == reads + 1  # one read, then none within the interval
+    secrets.idps[IDP] = lagging.model_copy(update={"revision": 2})  # the new copy arrives
+    clock.advance(MISS_REFRESH)
+    with pytest.raises(Unauthorized):
+        cache.authenticate(IDP, parsed, revision=2)

@@ -165,7 +165,7 @@ def test_table_definition() -> None:
         "AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes", "StreamSpecification"
     }
     # The local table has the template's stream too, so the local server can run its consumer.
-    assert definition["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    assert definition["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert not [key for key in _walk(definition) if key == "Ref" or key.startswith("Fn::")], "intrinsics left"
     assert definition["BillingMode"] == "PAY_PER_REQUEST"
     assert definition["KeySchema"] == [

@@ -20,9 +20,10 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from . import observability
 from .management.activity import MANAGEMENT_ACTION
-from .management.errors import Forbidden, ManagementError, NotFound, Unavailable
+from .management.errors import Forbidden, Internal, ManagementError, NotFound, Throttled, Unavailable
 from .observability import logger, metrics, tracer
 from .scim.errors import ServiceUnavailable
+from .scim.errors import Throttled as ScimThrottled
 
 JSON = "application/json"
 PREFIX = "/admin/v1"
@@ -40,6 +41,7 @@ ACTIONS = {
     ("POST", "/admin/v1/idps/{idp}/exports"): "export.start",
     ("GET", "/admin/v1/idps/{idp}/exports/{export_id}"): "export.read",
     ("GET", "/admin/v1/idps/{idp}/activity"): "activity.read",
+    ("GET", "/admin/v1/idps/{idp}/events"): "events.read",
 }
 
 
@@ -88,12 +90,28 @@ def create_app() -> APIGatewayRestResolver:
     @app.exception_handler(ServiceUnavailable)
     def handle_unavailable(error: ServiceUnavailable) -> Response:
         logger.warning("management request failed", extra={"detail": error.detail})
-        return error_response(Unavailable(error.detail))
+        return error_response(Unavailable(error.detail, _retry_after(error)))
+
+    @app.exception_handler(ScimThrottled)
+    def handle_throttled(error: ScimThrottled) -> Response:
+        logger.warning("management request throttled", extra={"detail": error.detail})
+        return error_response(Throttled(error.detail, _retry_after(error)))
 
     @app.exception_handler(Exception)
     def handle_unexpected(error: Exception) -> Response:
+        # An AWS service failed (after the SDK's retries): say so, and that a retry may succeed. Told by the SDK's
+        # module, not by importing it here (the AWS modules are its only importers).
+        if type(error).__module__.startswith("botocore"):
+            response = getattr(error, "response", None)
+            code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+            logger.exception("management request failed on an AWS call", extra={"aws_error": code or
+                                                                                 type(error).__name__})
+            if "Throttl" in code or code in ("ProvisionedThroughputExceededException", "RequestLimitExceeded",
+                                             "TooManyRequestsException"):
+                return error_response(Throttled("An AWS service is throttling requests; retry."))
+            return error_response(Unavailable("An AWS service failed; retry."))
         logger.exception("unhandled error")
-        return error_response(ManagementError("Internal error.", "internal_error"))
+        return error_response(Internal("Internal error."))
 
     @app.not_found
     def handle_not_found(error: Exception) -> Response:
@@ -145,3 +163,10 @@ def _error_code(response: dict) -> str | None:
         return json.loads(response.get("body") or "{}").get("error", {}).get("code")
     except (ValueError, AttributeError):
         return None
+
+
+def _retry_after(error: Exception) -> int:
+    try:
+        return max(1, int(getattr(error, "headers", {}).get("Retry-After", "1")))
+    except ValueError:
+        return 1

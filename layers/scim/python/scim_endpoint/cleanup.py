@@ -19,12 +19,9 @@ dead-letter queue, from which `scim-admin redrive-cleanup` replays it.
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
-from decimal import Decimal
-
 from .observability import logger
 from .store.interface import StoreInterface
+from .store.stream import written_at
 
 
 def handle_records(store: StoreInterface, records: list[dict]) -> dict:
@@ -56,7 +53,7 @@ def _handle(store: StoreInterface, record: dict, counts: dict) -> None:
         counts["groups"] += 1
     elif event == "REMOVE" and len(parts) == 3 and kind == "User":
         # Read once the index shows every membership written before the deletion (its own read may have missed one).
-        counts["memberships_deleted"] += store.memberships.delete_memberships_of(idp_id, sk, _written_at(record))
+        counts["memberships_deleted"] += store.memberships.delete_memberships_of(idp_id, sk, written_at(record))
         counts["users"] += 1
     elif event == "INSERT" and len(parts) == 4 and kind == "Members":
         group_id, user_id = parts[3], sk
@@ -85,17 +82,6 @@ def sweep(store: StoreInterface) -> dict:
     summary = {"memberships_checked": checked, "memberships_deleted": deleted}
     logger.info("sweep done", extra=summary)
     return summary
-
-
-def _written_at(record: dict) -> float:
-    """When the record's change was written, in epoch seconds (a number in Lambda's event; a datetime where boto3
-    read the stream: the local server, the redrive); now if it does not say."""
-    written = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
-    if isinstance(written, datetime):
-        return written.timestamp()
-    if isinstance(written, (int, float, Decimal)) and not isinstance(written, bool):
-        return float(written)
-    return time.time()
 
 
 def _where(record: dict) -> dict:

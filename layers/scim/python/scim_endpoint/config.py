@@ -38,6 +38,11 @@ class Settings(BaseModel):
     export_bucket: str = ""
     activity_log_groups: str = ""
     erasure_grace_seconds: float = Field(default=60.0, ge=0, le=900)
+    # The events' side (the stream's events consumer): the bus, how long each IdP's feed keeps an event, and where
+    # events EventBridge keeps refusing go.
+    event_bus_name: str = ""
+    event_retention_days: int = Field(default=30, ge=1, le=365)
+    events_dead_letter_queue_url: str = ""
 
     @field_validator("public_base_url")
     @classmethod
@@ -61,6 +66,9 @@ _ENVIRONMENT = {
     "EXPORT_BUCKET": "export_bucket",
     "ACTIVITY_LOG_GROUPS": "activity_log_groups",
     "ERASURE_GRACE_SECONDS": "erasure_grace_seconds",
+    "EVENT_BUS_NAME": "event_bus_name",
+    "EVENT_RETENTION_DAYS": "event_retention_days",
+    "EVENTS_DEAD_LETTER_QUEUE_URL": "events_dead_letter_queue_url",
 }
 
 

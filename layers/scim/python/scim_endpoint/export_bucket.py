@@ -67,8 +67,17 @@ class ExportBucket:
         return self._client.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key},
                                                    ExpiresIn=seconds)
 
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self._bucket, Key=key)
+
     def delete_prefix(self, prefix: str) -> int:
-        """Delete every object under `prefix` (an IdP's exports); returns how many."""
+        """Delete every object under `prefix` (an IdP's exports), and abort the uploads still under way there (an
+        export running as its IdP is erased); returns how many objects."""
+        uploads = self._client.get_paginator("list_multipart_uploads")
+        for page in uploads.paginate(Bucket=self._bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                self._client.abort_multipart_upload(Bucket=self._bucket, Key=upload["Key"],
+                                                    UploadId=upload["UploadId"])
         deleted = 0
         paginator = self._client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):

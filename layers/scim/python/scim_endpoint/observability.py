@@ -41,6 +41,9 @@ METRICS = {
     "ThrottledRequests": "requests answered 429 (DynamoDB throttling, or a change that kept losing races)",
     "ServerErrors": "requests answered 5xx by the functions (500: a bug; 503: a dependency unreachable)",
     "KeyStoreUnavailable": "requests refused because Secrets Manager could not be read (503)",
+    "EventsPublished": "change events EventBridge accepted (the stream's events consumer)",
+    "EventsFailed": "change events EventBridge refused on a first attempt (retried)",
+    "EventsDeadLettered": "change events EventBridge still refused after retries, sent to the events dead-letter queue",
 }
 # Milliseconds per request, with the dimension `Operation` ("PATCH /Groups/{id}"): API Gateway's latency metrics
 # cannot tell the SCIM operations apart.

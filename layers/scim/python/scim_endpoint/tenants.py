@@ -45,6 +45,14 @@ class KeyStoreUnavailable(ServiceUnavailable):
     """Secrets Manager could not be read: requests fail closed with 503 and Retry-After."""
 
 
+class KeysBehind(ServiceUnavailable):
+    """The IdP's keys changed a moment ago and Secrets Manager still gives the copy from before: no token is judged
+    on it (a revoked key could pass); 503 with Retry-After until it gives the new one (seconds at most)."""
+
+    def __init__(self) -> None:
+        super().__init__("This IdP's keys are changing; retry in a moment.", retry_after=1)
+
+
 class UnreadableSecret(KeyStoreUnavailable):
     """An IdP's secret holds what this service cannot read (edited by hand): its requests fail closed with 503."""
 
@@ -235,7 +243,11 @@ class KeyCache:
             fresh = now - fetched_at < self._ttl
             # The interval runs from the last read that missed, not from the last read: a key created just after
             # the copy was read must work at once.
-            if fresh and (current(idp) or (missed_at is not None and now - missed_at < self._miss_refresh)):
+            if fresh and current(idp):
+                return idp, networks
+            if fresh and missed_at is not None and now - missed_at < self._miss_refresh:
+                if revision is not None:
+                    raise KeysBehind()  # the registry says the copy is stale: never judge a token on it
                 return idp, networks
         try:
             idp = self._secrets.read(idp_id)
@@ -257,6 +269,8 @@ class KeyCache:
             self._unknown.pop(idp_id, None)
             self._unreadable.pop(idp_id, None)
             _remember(self._entries, idp_id, (now, idp, networks, missed_at), MAX_CACHED_IDPS)
+        if not current(idp) and revision is not None:
+            raise KeysBehind()
         return idp, networks
 
 
@@ -307,6 +321,13 @@ class TenantDirectory:
     def read(self, idp_id: str) -> Idp:
         """The secret as stored now (UnknownIdp when there is none)."""
         return self._secrets.read(idp_id)
+
+    def exists(self, idp_id: str) -> bool:
+        try:
+            self._secrets.read(idp_id)
+        except UnknownIdp:
+            return False
+        return True
 
     def write(self, idp: Idp) -> None:
         self._client.put_secret_value(SecretId=self._secrets.name(idp.id), SecretString=_encode(idp))

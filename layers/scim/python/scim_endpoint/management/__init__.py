@@ -46,6 +46,18 @@ class Services:
 
         return export_bucket()
 
+    @cached_property
+    def event_bus(self) -> Any:
+        from ..event_bus import event_bus
+
+        return event_bus()
+
+    @cached_property
+    def events_dead_letters(self) -> Any:
+        from ..jobs import events_dead_letters
+
+        return events_dead_letters()
+
     @property
     def activity(self) -> Any:
         from ..activity_log import activity_source

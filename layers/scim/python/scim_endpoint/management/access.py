@@ -88,7 +88,7 @@ def adopt(registry: Any, directory: Any, idp_id: str) -> IdpRecord | None:
     except IdpExists:
         return registry.get(idp_id)
     for key in secret.keys.values():
-        registry.put_key(idp_id, key.id, key.created)
+        registry.put_key(idp_id, key.id, key.created, key.name, key.privileges, key.expires_at, key.revoked)
     logger.info("idp adopted into the registry", extra={"idp_id": idp_id})
     return record
 

@@ -44,8 +44,23 @@ class Busy(ManagementError):
         super().__init__(message, headers={"Retry-After": "1"})
 
 
+class Throttled(ManagementError):
+    """A dependency (DynamoDB) kept throttling: retry (429 with Retry-After)."""
+
+    status, code = 429, "throttled"
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class Unavailable(ManagementError):
     status, code = 503, "unavailable"
 
-    def __init__(self, message: str):
-        super().__init__(message, headers={"Retry-After": "1"})
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class Internal(ManagementError):
+    """A bug or an unexpected failure: 500, with nothing of its cause (the log has it)."""
+
+    status, code = 500, "internal_error"

@@ -15,8 +15,9 @@ fetched through a pre-signed URL.
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -76,25 +77,49 @@ def start(services: Services, idp_id: str) -> ExportStarted:
     return ExportStarted(export_id=export_id, state="running", created=created)
 
 
-def run(services: Services, idp_id: str, export_id: str) -> None:
-    """The background export: the lines into the bucket, then the record says where (or that it failed)."""
+def run(services: Services, idp_id: str, export_id: str, budget_seconds: float = float("inf"),
+        clock: Callable[[], float] | None = None) -> None:
+    """The background export: the lines into the bucket, then the record says where (or that it failed: also when
+    it would take longer than `budget_seconds`, one invocation, rather than being cut off and received again)."""
     registry = services.store.registry
     record = registry.get_export(idp_id, export_id)
     if record is None or record.get("state") != "running":
         return  # finished already (a message received twice), or its IdP was erased
     counts = {"users": 0, "groups": 0, "memberships": 0}
-    writer = services.exports.writer(export_key(idp_id, export_id))
+    key = export_key(idp_id, export_id)
+    writer = services.exports.writer(key)
+    clock = clock or time.monotonic
+    deadline = clock() + budget_seconds
     try:
         for text in lines(services, idp_id, counts):
             writer.write(text.encode())
+            if clock() > deadline:
+                raise TimeoutError(f"the export took longer than {budget_seconds:g} s")
+        idp = registry.get(idp_id)
+        if idp is None or not idp.active:
+            # Deleted while it ran: nothing of it may outlive the erasure.
+            writer.abort()
+            logger.info("an export stopped: its IdP was deleted", extra={"idp_id": idp_id, "export_id": export_id})
+            return
         writer.close()
     except Exception:
-        writer.abort()
+        _quietly(writer.abort)
         logger.exception("an export failed", extra={"idp_id": idp_id, "export_id": export_id})
-        registry.put_export(idp_id, export_id, {**record, "state": "failed", "finished": now_text()})
+        registry.put_export(idp_id, export_id, {**record, "state": "failed", "finished": now_text()}, running=True)
         return
-    registry.put_export(idp_id, export_id, {**record, "state": "ready", "finished": now_text(), "counts": counts,
-                                            "bytes": writer.size})
+    finished = {**record, "state": "ready", "finished": now_text(), "counts": counts, "bytes": writer.size}
+    if not registry.put_export(idp_id, export_id, finished, running=True):
+        # The erasure deleted the export's record meanwhile (it deletes the records before the objects, so an
+        # object completed after that has no record to show it): it goes too.
+        services.exports.delete(key)
+        logger.info("an export's IdP was erased while it finished", extra={"idp_id": idp_id, "export_id": export_id})
+
+
+def _quietly(action: Any) -> None:
+    try:
+        action()
+    except Exception:  # an upload the erasure aborted already
+        logger.warning("could not abort an export's upload")
 
 
 def status(services: Services, idp_id: str, export_id: str) -> Export:

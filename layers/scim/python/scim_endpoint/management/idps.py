@@ -29,6 +29,11 @@ class Idps:
     def create(self, request: IdpCreate) -> Idp:
         idp_id = request.idp_id or str(uuid.uuid4())
         created = now_text()
+        if request.idp_id and self._registry.get(idp_id) is None and self._services.directory.exists(idp_id):
+            # A chosen id of an IdP from before the registry: that IdP, adopted as it is (no registry item is
+            # written for the refused request, so no event says it was created).
+            adopt(self._registry, self._services.directory, idp_id)
+            raise Conflict(f"IdP {idp_id} exists.", "idp_exists")
         try:
             self._registry.create(IdpRecord(id=idp_id, state="active", name=request.name,
                                             description=request.description, created=created))

@@ -25,14 +25,15 @@ from .models import Key, KeyCreate, KeyCreated, KeyList
 
 T = TypeVar("T")
 
-LOCK_LEASE_SECONDS = 30.0
+LOCK_LEASE_SECONDS = 60.0
 # How long a change waits for another change of the same IdP before answering 429.
 LOCK_WAIT_SECONDS = 5.0
 # How long a read of the secret may lag behind the revision the registry holds before the change gives up (503).
 SECRET_LAG_SECONDS = 5.0
 # A holder writes the secret only with this much of its lease left: a stalled holder must not write after another
-# has taken the lock.
-LEASE_MARGIN_SECONDS = 10.0
+# has taken the lock. Longer than the longest a write can take (the Secrets Manager client's timeouts and retries,
+# tenants.secretsmanager_client: about 12 s).
+LEASE_MARGIN_SECONDS = 30.0
 
 
 class Keys:
@@ -50,7 +51,7 @@ class Keys:
         created = now_text()
         expires = now_text(parse_time(request.expires_at)) if request.expires_at else None
         key, token = self._change(idp_id, lambda secret: _created(secret, request, expires, created))
-        self._registry.put_key(idp_id, key.id, key.created)
+        self._registry.put_key(idp_id, key.id, key.created, key.name, key.privileges, key.expires_at)
         return KeyCreated(**_public(key), idp_id=idp_id, tenant_url=self._services.tenant_url(idp_id), token=token)
 
     def list(self, idp_id: str) -> KeyList:
@@ -73,6 +74,7 @@ class Keys:
                 raise NotFound(f"IdP {idp_id} has no key {key_id}.") from None
 
         key = self._change(idp_id, revoked)
+        self._registry.mark_key_revoked(idp_id, key.id, key.revoked)
         return Key(**_public(key), last_used_at=self._registry.key_uses(idp_id).get(key.id))
 
     def set_allowed_networks(self, idp_id: str, networks: list[str]) -> list[str]:
@@ -103,11 +105,17 @@ class Keys:
             if time.monotonic() - taken > LOCK_LEASE_SECONDS - LEASE_MARGIN_SECONDS:
                 revision = None
                 raise Unavailable("The change took too long and was not written; retry.")
-            self._directory.write(updated.model_copy(update={"revision": revision}))
+            written = updated.model_copy(update={"revision": revision})
+            self._directory.write(written)
         except BaseException:
             self._registry.unlock(idp_id, owner, None)
             raise
-        self._registry.unlock(idp_id, owner, revision)
+        if not self._registry.unlock(idp_id, owner, revision) and self._directory.read(idp_id) != written:
+            # The lease ran out before the lock was released and another change took it: this one may have been
+            # overwritten. Never report a change as done that the secret does not hold.
+            logger.error("a change of an idp's keys outlived its lock", extra={"idp_id": idp_id})
+            raise Unavailable("Another change of this IdP's keys overlapped this one, which may not have been kept: "
+                              "list the keys, then retry.")
         return result
 
     def _lock(self, idp_id: str, owner: str) -> Any:

@@ -7,13 +7,15 @@ null (except the cursor of a last page).
 
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..auth.privileges import ALL as ALL_PRIVILEGES
+from ..events.models import Event
 from ..scope import is_idp_id
-from ..tenants import MAX_ALLOWED_NETWORKS, parse_networks, parse_time
+from ..tenants import MAX_ALLOWED_NETWORKS, now_text, parse_networks, parse_time
 
 # What a customer types in the console: room for a company's name, bounded so a row stays small.
 MAX_NAME = 200
@@ -103,9 +105,13 @@ class KeyCreate(_In):
     @field_validator("expires_at")
     @classmethod
     def _expires(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_time(value)
-        return value
+        """Kept in UTC (as every time here): an offset that takes it past year 9999 is refused, not a 500."""
+        if value is None:
+            return None
+        try:
+            return now_text(parse_time(value).astimezone(timezone.utc))
+        except OverflowError:
+            raise ValueError("a time after the year 9999") from None
 
 
 class Key(BaseModel):
@@ -167,6 +173,14 @@ class ActivityRecord(BaseModel):
 
 class Activity(BaseModel):
     records: list[ActivityRecord]
+
+
+class EventPage(BaseModel):
+    """Events of an IdP, oldest first, and where to go on."""
+
+    events: list[Event]
+    next: str | None = Field(description="Pass as `after` for the events that follow (also when this page is "
+                                         "empty); null only before the IdP has any event.")
 
 
 class ErrorDetail(BaseModel):

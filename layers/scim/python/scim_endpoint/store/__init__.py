@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from .memberships import INDEX_SETTLE_SECONDS, DynamoMembershipStore, MemberWrites
+from .feed import DynamoFeedStore
 from .registry import DynamoRegistryStore
 from .resources import DynamoResourceStore, Stored
 from .table import Contention, GroupGone, Table, UnknownMember, VersionConflict
@@ -28,13 +29,14 @@ class DynamoStore:
     resources: DynamoResourceStore
     memberships: DynamoMembershipStore
     registry: DynamoRegistryStore
+    feed: DynamoFeedStore
     table: Table
 
     @classmethod
     def over(cls, client: Any, table_name: str, index_settle_seconds: float = INDEX_SETTLE_SECONDS) -> DynamoStore:
         table = Table(client, table_name)
         return cls(DynamoResourceStore(table), DynamoMembershipStore(table, index_settle_seconds),
-                   DynamoRegistryStore(table), table)
+                   DynamoRegistryStore(table), DynamoFeedStore(table), table)
 
 
 def dynamodb_client() -> Any:

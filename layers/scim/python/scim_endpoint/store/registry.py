@@ -140,6 +140,9 @@ class DynamoRegistryStore:
         }
         start = decode_cursor(cursor)
         if start is not None:
+            # A listing's cursor is a key of the listing's index, in the listing's partition, and nothing else.
+            if set(start) != {"pk", "sk", "gsi1pk", "gsi1sk"} or start["gsi1pk"]["S"] != LISTING:
+                raise ValueError("not a cursor this API gave out")
             request["ExclusiveStartKey"] = start
         page = self._table.call("query", **request)
         records = [_record(self._table.item(raw)) for raw in page.get("Items", [])]
@@ -165,12 +168,14 @@ class DynamoRegistryStore:
                      {":p": {"S": json.dumps(progress, separators=(",", ":"))}, ":deleting": {"S": DELETING}},
                      condition="#s = :deleting")
 
-    def tombstone(self, idp_id: str, now: str, expires_at: int) -> None:
+    def tombstone(self, idp_id: str, now: str, expires_at: int, erasing_since: str | None = None) -> None:
         """The erased IdP's last trace: its id, that it was deleted and when (no name, no description), kept so the
-        id is never given to another IdP (nor adopted again) until DynamoDB's TTL removes it."""
+        id is never given to another IdP (nor adopted again) until DynamoDB's TTL removes it. When its erasure
+        began stays too: the events consumer, late, tells the erasure's removals from the changes before it."""
         from botocore.exceptions import ClientError
 
-        item = {"id": idp_id, "state": DELETED, "deleted": now, "expires_at": expires_at}
+        item = {"id": idp_id, "state": DELETED, "deleted": now, "expires_at": expires_at,
+                **({"erasure": json.dumps({"erasing_since": erasing_since})} if erasing_since else {})}
         try:
             self._table.call("put_item", TableName=self._table.name,
                              Item={**self._table.key(registry_pk(idp_id), IDP_SK),
@@ -201,8 +206,9 @@ class DynamoRegistryStore:
                 raise Busy(idp_id) from None
             raise
 
-    def unlock(self, idp_id: str, owner: str, revision: int | None) -> None:
-        """Release the lock (if still ours), recording the secret's new revision when it changed."""
+    def unlock(self, idp_id: str, owner: str, revision: int | None) -> bool:
+        """Release the lock (if still ours), recording the secret's new revision when it changed; False when it was
+        not ours any more (the lease ran out and another holder took it)."""
         from botocore.exceptions import ClientError
 
         update = "REMOVE lock_owner, lock_until"
@@ -217,13 +223,34 @@ class DynamoRegistryStore:
         except ClientError as error:
             if not _condition_failed(error):
                 raise
-            # Our lease ran out and another holder took the lock: it read the secret we wrote (or a later one).
+            return False
+        return True
 
     # -- keys: when each was last used -----------------------------------------------------------------------------
 
-    def put_key(self, idp_id: str, key_id: str, created: str) -> None:
+    def put_key(self, idp_id: str, key_id: str, created: str, name: str = "", privileges: tuple[str, ...] = (),
+                expires_at: str | None = None, revoked: str | None = None) -> None:
+        """The key's item (what its events say of it, and its last use): never its token or digest."""
+        fields = {"created": created, "name": name, "privileges": list(privileges)}
+        fields.update({k: v for k, v in (("expires_at", expires_at), ("revoked", revoked)) if v})
         self._table.call("put_item", TableName=self._table.name,
-                         Item={**self._table.key(registry_pk(idp_id), KEY_SK + key_id), "created": {"S": created}})
+                         Item={**self._table.key(registry_pk(idp_id), KEY_SK + key_id),
+                               **{k: self._table.serialize(v) for k, v in fields.items()}})
+
+    def mark_key_revoked(self, idp_id: str, key_id: str, when: str) -> None:
+        """Record the revocation in the key's item (the secret's is what requests are checked against): the event
+        `key.revoked` comes from this change. Kept as first recorded."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.call(
+                "update_item", TableName=self._table.name, Key=self._table.key(registry_pk(idp_id), KEY_SK + key_id),
+                UpdateExpression="SET revoked = :when",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revoked)",
+                ExpressionAttributeValues={":when": {"S": when}})
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
 
     def key_uses(self, idp_id: str) -> dict[str, str]:
         """key id -> when it was last used (keys never used, or created before this was kept, are absent)."""
@@ -249,10 +276,22 @@ class DynamoRegistryStore:
 
     # -- exports ---------------------------------------------------------------------------------------------------
 
-    def put_export(self, idp_id: str, export_id: str, fields: dict) -> None:
-        self._table.call("put_item", TableName=self._table.name,
-                         Item={**self._table.key(registry_pk(idp_id), EXPORT_SK + export_id),
-                               **{k: self._table.serialize(v) for k, v in fields.items()}})
+    def put_export(self, idp_id: str, export_id: str, fields: dict, running: bool = False) -> bool:
+        """Write an export's record; with `running`, only over a record still running (not one the erasure deleted,
+        nor one finished already). Whether it was written."""
+        from botocore.exceptions import ClientError
+
+        condition = {"ConditionExpression": "#s = :running", "ExpressionAttributeNames": {"#s": "state"},
+                     "ExpressionAttributeValues": {":running": {"S": "running"}}} if running else {}
+        try:
+            self._table.call("put_item", TableName=self._table.name,
+                             Item={**self._table.key(registry_pk(idp_id), EXPORT_SK + export_id),
+                                   **{k: self._table.serialize(v) for k, v in fields.items()}}, **condition)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def get_export(self, idp_id: str, export_id: str) -> dict | None:
         item = self._table.get_item(registry_pk(idp_id), EXPORT_SK + export_id)

@@ -186,16 +186,24 @@ class Table:
 
     def batch_delete(self, keys: Iterable[tuple[str, str]]) -> int:
         """Delete items in batches of 25 (not atomic; unprocessed items retried). Returns how many."""
-        deleted = 0
+        return self._batches({"DeleteRequest": {"Key": self.key(pk, sk)}} for pk, sk in keys)
+
+    def batch_put(self, items: Iterable[tuple[str, str, dict]]) -> int:
+        """Put items (pk, sk, attributes in DynamoDB's format) in batches of 25 (not atomic; unprocessed items
+        retried). Returns how many."""
+        return self._batches({"PutRequest": {"Item": {**self.key(pk, sk), **body}}} for pk, sk, body in items)
+
+    def _batches(self, requests: Iterable[dict]) -> int:
+        done = 0
         batch: list[dict] = []
-        for pk, sk in keys:
-            batch.append({"DeleteRequest": {"Key": self.key(pk, sk)}})
+        for request in requests:
+            batch.append(request)
             if len(batch) == BATCH_WRITE_ITEMS:
-                deleted += self._batch_write(batch)
+                done += self._batch_write(batch)
                 batch = []
         if batch:
-            deleted += self._batch_write(batch)
-        return deleted
+            done += self._batch_write(batch)
+        return done
 
     def _batch_write(self, requests: list[dict]) -> int:
         pending = {self.name: requests}
@@ -205,7 +213,7 @@ class Table:
             if not pending:
                 return len(requests)
             _slow_down(attempt)
-        raise Throttled("DynamoDB did not accept the deletions in time; retry.", retry_after=1)
+        raise Throttled("DynamoDB did not accept the writes in time; retry.", retry_after=1)
 
     def transact(self, actions: list[dict], why: list[Why]) -> None:
         """Run one transaction (at most 100 actions); a cancellation becomes the domain error its reasons name:
