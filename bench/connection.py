@@ -61,7 +61,10 @@ def main() -> None:
         groups = s.measure("GET /Groups?...displayName eq <guid>", args.rounds, lambda i: (
             "GET", f"{s.base}/Groups", f"excludedAttributes=members&filter=displayName+eq+%22{uuid.uuid4()}%22",
             None), 200)
-    for measured in (users, groups):
+        s.token = s.access_token()  # the same probe, with an OAuth access token (a JWT) in place of the API key
+        oauth = s.measure("GET /Users?... with an OAuth access token", args.rounds, lambda i: (
+            "GET", f"{s.base}/Users", f"filter=userName+eq+%22{uuid.uuid4()}%22", None), 200)
+    for measured in (users, groups, oauth):
         print(measured.line())
 
 

@@ -87,12 +87,18 @@ class Stack:
         from scim_endpoint.management import services
         from scim_endpoint.management.idps import Idps
         from scim_endpoint.management.keys import Keys
-        from scim_endpoint.management.models import IdpCreate, KeyCreate
+        from scim_endpoint.management.models import ClientCreate, IdpCreate, KeyCreate
 
         boto3.client("dynamodb").create_table(TableName=ENV["TABLE_NAME"], **template.table_definition())
+        signing = boto3.client("secretsmanager").create_secret(
+            Name="scim/bench/token-signing-key", SecretString=json.dumps({"kid": "1", "key": "k" * 64}))
+        os.environ["TOKEN_SIGNING_SECRET"] = signing["ARN"]
         self.idp_id = Idps(services()).create(IdpCreate(name="bench")).idp_id
-        self.token = Keys(services()).create(self.idp_id, KeyCreate(
+        self.api_key = Keys(services()).create(self.idp_id, KeyCreate(
             name="bench", privileges=["users:write", "groups:write"])).token
+        self.client = Keys(services()).create_client(self.idp_id, ClientCreate(
+            name="bench", privileges=["users:write", "groups:write"]))
+        self.token = self.api_key
         self._routes = template.routes()
         self._build_event, self._match_route, self._context = build_event, match_route, LambdaContext
         self._handlers: dict[str, Callable] = {}
@@ -116,6 +122,20 @@ class Stack:
             self.meter.attach(self._tenants.key_cache()._secrets.client)
             self._attached = True
         return response
+
+    def access_token(self) -> str:
+        """An access token for the bench's OAuth client, from the token endpoint (client_secret_post)."""
+        from urllib.parse import urlencode
+
+        route, params, _ = self._match_route(self._routes, "POST", "/v1/oauth2/token")
+        body = urlencode({"grant_type": "client_credentials", "client_id": self.client.client_id,
+                          "client_secret": self.client.client_secret}).encode()
+        event = self._build_event(route, params, "POST", "/v1/oauth2/token", "",
+                                  [("Host", "bench.local"), ("Content-Type", "application/x-www-form-urlencoded")],
+                                  body)
+        response = self._handler(route)(event, self._context(route.function, event["requestContext"]["requestId"]))
+        assert response["statusCode"] == 200, response
+        return json.loads(response["body"])["access_token"]
 
     def _handler(self, route) -> Callable:
         if route.function not in self._handlers:

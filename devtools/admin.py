@@ -1,11 +1,12 @@
-"""The admin command line: what the SaaS admin console does for IdPs and their API keys, as a client of the
-management API (/admin/v1, docs/management-api.md).
+"""The admin command line: what the SaaS admin console does for IdPs, their API keys and OAuth clients, as a
+client of the management API (/admin/v1, docs/management-api.md).
 
     scim-admin --stack scim-dev create-idp --name "Contoso Entra"
     scim-admin --stack scim-dev create-key --idp <IdP ID> --name Entra --description "Provisioning" \\
         --privilege users:write --privilege groups:write
     scim-admin --stack scim-dev list-keys --idp <IdP ID>
     scim-admin --stack scim-dev revoke-key --idp <IdP ID> --key <key ID>
+    scim-admin --stack scim-dev create-client --idp <IdP ID> --name Okta --privilege users:write   # OAuth 2.0
     scim-admin --local create-idp --name Test        # the local server (`make run`), on port 3000
     scim-admin --local 3001 list-idps --json         # ... on another port; --json anywhere on the line
 
@@ -19,14 +20,16 @@ Where it acts:
 upgrade, migrate-guards, redrive-cleanup and redrive-events are maintenance commands: they work on the stack's table, secrets and queues directly
 (--stack NAME or --local), not through the API.
 
-A key's Secret Token is printed once, by create-key, and is never stored or shown again. With --json every command
-prints one JSON document on stdout. An error is one line on stderr ("scim-admin: ..."), with exit status 1 (2 for
-a mistake on the command line); progress of long operations goes to stderr.
+A key's Secret Token is printed once, by create-key, and an OAuth client's secret once, by create-client: neither
+is stored or shown again. With --json every command prints one JSON document on stdout. An error is one line on
+stderr ("scim-admin: ..."), with exit status 1 (2 for a mistake on the command line); progress of long operations
+goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -36,7 +39,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.client import HTTPException
@@ -432,6 +435,15 @@ def _key(key: dict) -> dict:
     return shown
 
 
+def _client(client: dict) -> dict:
+    """An OAuth client as scim-admin shows it: always the same fields (null when not set); never its secret or the
+    secret's digest."""
+    shown = {"client_id": None, "name": None, "description": "", "privileges": [], "created": None,
+             "expires_at": None, "revoked": None}
+    shown.update({k: v for k, v in client.items() if k not in ("client_secret", "secret", "digest")})
+    return shown
+
+
 def _networks_text(networks: list[str]) -> str:
     return ", ".join(networks) if networks else "any address"
 
@@ -461,6 +473,12 @@ def _key_line(key: dict) -> str:
             + (f"  expires {key['expires_at']}" if key.get("expires_at") else "")
             + (f"  last used {key['last_used_at']}" if key.get("last_used_at") else "  never used")
             + (f"  REVOKED {key['revoked']}" if key.get("revoked") else ""))
+
+
+def _client_line(client: dict) -> str:
+    return (f"{client['client_id']}  {client['name']}  {','.join(client['privileges'])}  created {client['created']}"
+            + (f"  expires {client['expires_at']}" if client.get("expires_at") else "")
+            + (f"  REVOKED {client['revoked']}" if client.get("revoked") else ""))
 
 
 Result = tuple[Any, str]  # (what --json prints, what a person reads)
@@ -538,13 +556,18 @@ def delete_idp(api: Api, args: argparse.Namespace, sleep: Callable[[float], None
     return {"idp_id": idp_id, "state": "erased"}, f"IdP {idp_id} is deleted, and its data erased."
 
 
-def create_key(api: Api, args: argparse.Namespace) -> Result:
+def _credential(args: argparse.Namespace) -> dict[str, Any]:
+    """The body that creates a key or a client: name, privileges, and the description and expiry if given."""
     body: dict[str, Any] = {"name": args.name, "privileges": args.privilege}
     if args.description is not None:
         body["description"] = args.description
     if args.expires_at:
         body["expires_at"] = args.expires_at
-    created = api.json("POST", _path("idps", args.idp, "keys"), body)
+    return body
+
+
+def create_key(api: Api, args: argparse.Namespace) -> Result:
+    created = api.json("POST", _path("idps", args.idp, "keys"), _credential(args))
     key = {**_key(created), "idp_id": created.get("idp_id", args.idp), "tenant_url": created.get("tenant_url"),
            "token": created.get("token")}
     key.pop("last_used_at", None)
@@ -563,6 +586,29 @@ def list_keys(api: Api, args: argparse.Namespace) -> Result:
 def revoke_key(api: Api, args: argparse.Namespace) -> Result:
     key = _key(api.json("DELETE", _path("idps", args.idp, "keys", args.key)))
     return key, f"Revoked key {key['id']} ({key['name']}): it is refused (401) from the next request on."
+
+
+def create_client(api: Api, args: argparse.Namespace) -> Result:
+    created = api.json("POST", _path("idps", args.idp, "clients"), _credential(args))
+    client = {**_client(created), "idp_id": created.get("idp_id", args.idp), "tenant_url": created.get("tenant_url"),
+              "token_endpoint": created.get("token_endpoint"), "client_secret": created.get("client_secret")}
+    text = (f"Client ID:      {client['client_id']}\nPrivileges:     {', '.join(client['privileges'])}\n"
+            + (f"Expires at:     {client['expires_at']}\n" if client.get("expires_at") else "")
+            + f"Token endpoint: {client['token_endpoint']}\nTenant URL:     {client['tenant_url']}\n"
+            f"Client secret:  {client['client_secret']}\n\n"
+            "Copy the client secret now: it is shown this once and cannot be recovered.")
+    return client, text
+
+
+def list_clients(api: Api, args: argparse.Namespace) -> Result:
+    clients = [_client(client) for client in api.json("GET", _path("idps", args.idp, "clients")).get("clients", [])]
+    return clients, "\n".join(_client_line(client) for client in clients) or "no clients"
+
+
+def revoke_client(api: Api, args: argparse.Namespace) -> Result:
+    client = _client(api.json("DELETE", _path("idps", args.idp, "clients", args.client)))
+    return client, (f"Revoked client {client['client_id']} ({client['name']}): it gets no token, and its tokens are "
+                    "refused (401) from the next request on.")
 
 
 def allow_networks(api: Api, args: argparse.Namespace) -> Result:
@@ -809,6 +855,7 @@ def _counts(body: bytes) -> dict[str, int]:
 API_COMMANDS: dict[str, Callable[..., Result]] = {
     "create-idp": create_idp, "list-idps": list_idps, "show-idp": show_idp, "update-idp": update_idp,
     "delete-idp": delete_idp, "create-key": create_key, "list-keys": list_keys, "revoke-key": revoke_key,
+    "create-client": create_client, "list-clients": list_clients, "revoke-client": revoke_client,
     "export": export, "activity": show_activity, "allow-networks": allow_networks, "events": show_events,
 }
 
@@ -854,14 +901,12 @@ def upgrade(target: Target, args: argparse.Namespace) -> tuple[Any, str, int]:
 
 
 def redrive_cleanup(target: Target, args: argparse.Namespace) -> tuple[Any, str, int]:
-    from scim_endpoint.observability import logger
     from scim_endpoint.store import DynamoStore
 
     from .redrive import redrive
 
     if not (target.table_name and target.dead_letter_queue_url and target.client is not None):
         raise Failure("redrive-cleanup needs --stack NAME or --local (the table and its dead-letter queue)", status=2)
-    logger.setLevel("WARNING")  # the consumer's own log lines are for CloudWatch, not this terminal
     store = DynamoStore.over(target.client("dynamodb"), target.table_name)
     result = redrive(target.client("sqs"), target.client("dynamodbstreams"), store, target.dead_letter_queue_url,
                      timeout=args.timeout, progress=_progress, sweep=args.sweep)
@@ -878,7 +923,6 @@ def redrive_events(target: Target, args: argparse.Namespace) -> tuple[Any, str, 
     from scim_endpoint.events.models import SOURCE
     from scim_endpoint.jobs import DeadLetters
     from scim_endpoint.management import Services
-    from scim_endpoint.observability import logger
     from scim_endpoint.store.feed import DynamoFeedStore
 
     from .redrive import redrive_events as replay
@@ -887,7 +931,6 @@ def redrive_events(target: Target, args: argparse.Namespace) -> tuple[Any, str, 
             and target.event_retention_days and target.api_base_url and target.client is not None):
         raise Failure("redrive-events needs --stack NAME (a stack deployed with this version's events outputs) or "
                       "--local (the table, the bus and its dead-letter queue)", status=2)
-    logger.setLevel("WARNING")  # the consumer's own log lines are for CloudWatch, not this terminal
     settings = Settings(table_name=target.table_name, secrets_prefix=target.secrets_prefix or "-",
                         public_base_url=target.api_base_url, event_retention_days=target.event_retention_days)
     store = _store(target, "redrive-events")
@@ -1030,6 +1073,27 @@ def parser() -> argparse.ArgumentParser:
     idp(revoke)
     revoke.add_argument("--key", required=True, metavar="KEY_ID")
 
+    create_client_command = command("create-client", "create an OAuth client (client credentials); prints its "
+                                                     "client secret, this once")
+    idp(create_client_command)
+    create_client_command.add_argument("--name", required=True)
+    create_client_command.add_argument("--description")
+    create_client_command.add_argument("--privilege", action="append", required=True, choices=PRIVILEGES,
+                                       metavar="PRIVILEGE",
+                                       help=f"repeatable; one of {', '.join(PRIVILEGES)} (write implies read): what "
+                                            "its tokens may be granted")
+    create_client_command.add_argument("--expires-at", metavar="ISO8601",
+                                       help="from then on the client gets no token, and its tokens are refused, "
+                                            "e.g. 2027-01-01T00:00:00Z (with an offset)")
+
+    clients = command("list-clients", "list an IdP's OAuth clients (never their secrets)")
+    idp(clients)
+
+    revoke_client_command = command("revoke-client", "revoke an OAuth client: it gets no token, and its tokens are "
+                                                     "refused, from the next request on")
+    idp(revoke_client_command)
+    revoke_client_command.add_argument("--client", required=True, metavar="CLIENT_ID")
+
     exported = command("export", "an IdP's users, groups and memberships as JSON Lines (large ones through a "
                                  "background export)")
     idp(exported)
@@ -1110,11 +1174,26 @@ def target_of(args: argparse.Namespace) -> Target:
     return env_target(args.region)
 
 
+@contextlib.contextmanager
+def _quiet_consumers() -> Iterator[None]:
+    """The stream consumers' own log lines (a maintenance command runs them) are for CloudWatch, not this terminal;
+    the logger's level is put back after (scim-admin also runs in-process, in tests)."""
+    from scim_endpoint.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def run(args: argparse.Namespace, out: Any = None) -> int:
     out = out or sys.stdout
     target = target_of(args)
     if args.command in MAINTENANCE_COMMANDS:
-        data, text, status = MAINTENANCE_COMMANDS[args.command](target, args)
+        with _quiet_consumers():
+            data, text, status = MAINTENANCE_COMMANDS[args.command](target, args)
     else:
         shown = API_COMMANDS[args.command](target.api(), args)
         if shown is None:  # it printed as it went (events --follow)

@@ -62,6 +62,8 @@ def seed(directory_path: Path, endpoint_for_functions: str, public_base_url: str
         # The management functions' own (sam local would otherwise give them the resources' logical ids).
         "JOBS_QUEUE_URL": settings().jobs_queue_url.replace(os.environ["AWS_ENDPOINT_URL"], endpoint_for_functions),
         "EXPORT_BUCKET": settings().export_bucket,
+        # The key OAuth access tokens are signed with (the emulator made one, as CloudFormation does).
+        "TOKEN_SIGNING_SECRET": settings().token_signing_secret,
     }
     _write_json(directory_path / "env.json", {"Parameters": environment})
     credentials = {"idp_id": IDP_ID, "tenant_url": f"{public_base_url}/v1/scim/{IDP_ID}", "token": token}
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
 def function_environment(env_file: Path) -> dict[str, Any]:
     """What sam local gives a function: the template's variables, overridden by the file's `Parameters` (and by a
     section named after the function, which this project does not use), and sam's own AWS_* variables."""
-    values = template.function_environment({"Table": "Table", "AWS::StackName": STACK_NAME, "AWS::Region": REGION})
+    values = template.function_environment({"Table": "Table", "TokenSigningSecret": "TokenSigningSecret",
+                                            "AWS::StackName": STACK_NAME, "AWS::Region": REGION})
     values.update(json.loads(env_file.read_text(encoding="utf-8"))["Parameters"])
     # sam local's defaults when no credentials are configured (samcli.local.lambdafn.env_vars).
     values.update(AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="defaultkey",

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 import uuid
@@ -37,6 +38,7 @@ SECRETS_PREFIX = "scim/test/idp/"
 JOBS_QUEUE = "scim-test-jobs"
 EVENT_BUS = "scim-test-provisioning"
 EVENTS_DEAD_LETTERS = "scim-test-events-dead-letters"
+SIGNING_SECRET = "scim/test/token-signing-key"
 EXPORT_BUCKET = "scim-test-exports"
 REGION = "us-east-1"
 HOST = "scim.test"
@@ -66,6 +68,7 @@ def clear_process_caches() -> None:
 
     config.settings.cache_clear()
     tenants.key_cache.cache_clear()
+    tenants.signing_keys.cache_clear()
     store.store.cache_clear()
     resources.clear()
     management.services.cache_clear()
@@ -135,6 +138,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
             monkeypatch.setenv("EVENTS_DEAD_LETTER_QUEUE_URL", dead)
             monkeypatch.setenv("ERASURE_GRACE_SECONDS", "0")
+            signing = boto3.client("secretsmanager", region_name=REGION).create_secret(
+                Name=SIGNING_SECRET, SecretString=json.dumps({"kid": "1", "key": secrets.token_urlsafe(48)}))
+            monkeypatch.setenv("TOKEN_SIGNING_SECRET", signing["ARN"])
             yield
     finally:
         clear_process_caches()

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import secrets
 import signal
 import sys
 import threading
@@ -430,6 +431,7 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
 
 # What the functions' environment names of the stack's resources, locally (queue URLs are added once made).
 LOCAL_RESOURCES = {"Table": STACK_NAME, "ExportBucket": f"{STACK_NAME}-exports", "EventBus": f"{STACK_NAME}-provisioning",
+                   "TokenSigningSecret": f"scim/{STACK_NAME}/token-signing-key",
                    "UsersLogGroup": f"/aws/lambda/{STACK_NAME}/users", "GroupsLogGroup": f"/aws/lambda/{STACK_NAME}/groups",
                    "AdminLogGroup": f"/aws/lambda/{STACK_NAME}/admin"}
 
@@ -480,6 +482,9 @@ def create_resources() -> dict[str, str]:
         arns[name] = sqs.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     boto3.client("s3").create_bucket(Bucket=LOCAL_RESOURCES["ExportBucket"])
     boto3.client("events").create_event_bus(Name=LOCAL_RESOURCES["EventBus"])
+    # As CloudFormation makes it (GenerateSecretString): a random key, never one from the repository.
+    boto3.client("secretsmanager").create_secret(Name=LOCAL_RESOURCES["TokenSigningSecret"], SecretString=json.dumps(
+        {"kid": "1", "key": secrets.token_urlsafe(48)}))
     return urls
 
 

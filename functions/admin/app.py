@@ -15,7 +15,8 @@ from scim_endpoint.management import export, feed, services
 from scim_endpoint.management.idps import Idps
 from scim_endpoint.management.keys import Keys
 from scim_endpoint.management.models import (
-    MAX_PAGE, Activity, ErrorBody, EventPage, Export, ExportStarted, Idp, IdpCreate, IdpPage, IdpUpdate, Key,
+    MAX_PAGE, Activity, Client, ClientCreate, ClientCreated, ClientList, ErrorBody, EventPage, Export, ExportStarted,
+    Idp, IdpCreate, IdpPage, IdpUpdate, Key,
     KeyCreate, KeyCreated, KeyList,
 )
 
@@ -79,6 +80,25 @@ def list_keys(idp: str):
             responses=responses(200, Key, "The key, revoked: it answers 401 from the next request on"))
 def revoke_key(idp: str, key: str):
     return admin_api.json_response(Keys(services()).revoke(idp, key))
+
+
+@app.post("/admin/v1/idps/<idp>/clients",
+          responses=responses(201, ClientCreated, "The OAuth client, with its secret (shown this once)"))
+def create_client(idp: str, body: Annotated[ClientCreate, Body()]):
+    return admin_api.json_response(Keys(services()).create_client(idp, body), status=201)
+
+
+@app.get("/admin/v1/idps/<idp>/clients", responses=responses(200, ClientList, "The IdP's OAuth clients (never a "
+                                                                              "secret)"))
+def list_clients(idp: str):
+    return admin_api.json_response(Keys(services()).list_clients(idp))
+
+
+@app.delete("/admin/v1/idps/<idp>/clients/<client>",
+            responses=responses(200, Client, "The client, revoked: no token from now on, and its tokens refused "
+                                             "from the next request"))
+def revoke_client(idp: str, client: str):
+    return admin_api.json_response(Keys(services()).revoke_client(idp, client))
 
 
 @app.get("/admin/v1/idps/<idp>/export", responses={

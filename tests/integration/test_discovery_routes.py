@@ -59,7 +59,8 @@ def test_service_provider_config(get, base: str) -> None:
     body = ok(get("/ServiceProviderConfig"))
     assert body["schemas"] == [SERVICE_PROVIDER_CONFIG]
     assert body["meta"] == {"resourceType": "ServiceProviderConfig", "location": f"{base}/ServiceProviderConfig"}
-    assert [scheme["type"] for scheme in body["authenticationSchemes"]] == ["oauthbearertoken"]
+    assert [scheme["type"] for scheme in body["authenticationSchemes"]] == ["oauthbearertoken", "oauthbearertoken"]
+    assert "https://scim.test/v1/oauth2/token" in body["authenticationSchemes"][1]["description"]
     for feature in ("patch", "bulk", "filter", "changePassword", "sort", "etag"):
         assert isinstance(body[feature]["supported"], bool)
     assert body["filter"]["supported"] is True  # the Test Connection lookups are filters

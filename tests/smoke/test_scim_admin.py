@@ -5,6 +5,7 @@ matters (no traceback, the exit status)."""
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import json
 import os
@@ -13,11 +14,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -235,6 +239,59 @@ def test_a_key_created_for_a_time_and_the_mistakes_of_creating_one(scim_admin) -
     missing = scim_admin("create-key", "--idp", idp["idp_id"], "--name", "x")
     assert missing.code == 2 and "--privilege" in missing.error
     assert scim_admin("--json", "list-keys", "--idp", idp["idp_id"]).json()[0]["id"] == key["id"]  # no other key
+
+
+# --- OAuth clients ---------------------------------------------------------------------------------------------------
+
+
+def token_request(token_endpoint: str, client_id: str, secret: str) -> tuple[int, dict | None]:
+    """POST grant_type=client_credentials to the token endpoint, the client authenticated with HTTP Basic (RFC 6749
+    section 2.3.1: the form-urlencoded id and secret)."""
+    basic = base64.b64encode(f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()).decode()
+    request = urllib.request.Request(token_endpoint, data=b"grant_type=client_credentials", method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded",
+                                              "Accept": "application/json", "Authorization": f"Basic {basic}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, data = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, data = error.code, error.read()
+    return status, json.loads(data) if data else None
+
+
+def test_an_oauth_client_gets_tokens_until_it_is_revoked(server: Server, scim_admin) -> None:
+    idp = new_idp(scim_admin)
+    idp_id = idp["idp_id"]
+    ran = scim_admin("create-client", "--idp", idp_id, "--name", "Okta", "--privilege", "users:read", "--json")
+    assert ran.code == 0, ran.err
+    client = ran.json()
+    assert {"client_id", "client_secret", "token_endpoint", "idp_id", "tenant_url", "name", "description",
+            "privileges", "created", "expires_at", "revoked"} <= set(client)
+    assert client["client_id"].startswith(f"{idp_id}.") and client["client_secret"] and "digest" not in client
+    assert client["token_endpoint"] == f"{server.url}/v1/oauth2/token"
+    assert client["tenant_url"] == idp["tenant_url"] and client["privileges"] == ["users:read"]
+    client_id, secret = client["client_id"], client["client_secret"]
+
+    status, granted = token_request(client["token_endpoint"], client_id, secret)
+    assert status == 200, granted
+    assert granted["token_type"] == "Bearer" and granted["access_token"]
+    access_token = granted["access_token"]
+    assert http("GET", f"{idp['tenant_url']}/Users?filter=userName+eq+%22x%22", access_token)[0] == 200
+
+    listed = scim_admin("list-clients", "--idp", idp_id)
+    assert listed.code == 0 and client_id in listed.out and secret not in listed.out
+    assert listed.out.startswith(f"{client_id}  Okta  users:read  created ") and "REVOKED" not in listed.out
+
+    ran = scim_admin("revoke-client", "--idp", idp_id, "--client", client_id)
+    assert ran.code == 0, ran.err
+    assert f"Revoked client {client_id} (Okta)" in ran.out
+    assert http("GET", f"{idp['tenant_url']}/Users?filter=userName+eq+%22x%22", access_token)[0] == 401
+    status, refused = token_request(client["token_endpoint"], client_id, secret)
+    assert status == 401 and refused["error"] == "invalid_client", refused
+
+    unknown = scim_admin("revoke-client", "--idp", idp_id, "--client", f"{idp_id}.0000000000000000")
+    assert unknown.code == 1 and unknown.out == ""
+    assert unknown.error == f"scim-admin: IdP {idp_id} has no client {idp_id}.0000000000000000 (not_found)"
 
 
 def test_the_maintenance_commands_work_on_the_local_table(scim_admin) -> None:

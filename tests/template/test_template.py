@@ -28,6 +28,7 @@ SECRETS_RESOURCE = {
 }
 EXPECTED_ENV = {
     "TABLE_NAME": {"Ref": "Table"},
+    "TOKEN_SIGNING_SECRET": {"Ref": "TokenSigningSecret"},
     "SECRETS_PREFIX": {"Fn::Sub": "scim/${AWS::StackName}/idp/"},
     "SECRETS_CACHE_TTL_SECONDS": {"Ref": "SecretsCacheTtlSeconds"},
     "PUBLIC_BASE_URL": {"Fn::If": ["HasCustomDomain", {"Fn::If": [
@@ -99,6 +100,8 @@ def routes(functions: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
     """(METHOD, resource path) -> function logical id, for every Api event of the SCIM API."""
     found: dict[tuple[str, str], str] = {}
     for name, event_name, props in _api_events(functions, "ScimApi"):
+        if props["Path"] == TOKEN_PATH:
+            continue  # the OAuth token endpoint: not a SCIM route (test_the_token_endpoint_is_a_function_of_its_own)
         key = (props["Method"].upper(), props["Path"])
         assert key not in found, f"route {key} is declared twice ({found.get(key)} and {name})"
         found[key] = name
@@ -109,7 +112,8 @@ def routes(functions: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
 def events() -> dict[str, dict[str, Any]]:
     files = sorted(EVENTS.glob("*.json"))
     assert files, "events/ holds no sample event"
-    return {path.name: json.loads(path.read_text()) for path in files}
+    # The token endpoint's sample is checked by test_the_token_endpoint_is_a_function_of_its_own.
+    return {path.name: json.loads(path.read_text()) for path in files if path.name != "post-token.json"}
 
 
 def _statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -216,7 +220,7 @@ def test_routes_and_event_files_match(
         "sample events for routes the template does not declare"
 
 
-@pytest.mark.parametrize("name", sorted(path.name for path in EVENTS.glob("*.json")))
+@pytest.mark.parametrize("name", sorted(path.name for path in EVENTS.glob("*.json") if path.name != "post-token.json"))
 def test_event_is_consistent_rest_proxy_event(name: str, events: dict[str, dict[str, Any]]) -> None:
     event = events[name]
     resource, path = event["resource"], event["path"]
@@ -263,6 +267,7 @@ def test_functions_are_python313_arm64_with_both_layers(
 # The management side's own settings: only its two functions have them (the SCIM functions never see the jobs queue,
 # the export bucket or the log groups), and they name the SCIM API's stage for the Tenant URLs they hand out.
 MANAGEMENT_ENV = {"PUBLIC_BASE_URL", "JOBS_QUEUE_URL", "EXPORT_BUCKET"}
+TOKEN_PATH = "/v1/oauth2/token"
 EVENTS_ENV = {"PUBLIC_BASE_URL", "EVENT_BUS_NAME", "EVENT_RETENTION_DAYS", "EVENTS_DEAD_LETTER_QUEUE_URL"}
 
 
@@ -340,7 +345,8 @@ def test_secrets_access_is_scoped_to_the_idp_prefix(
     resources: dict[str, Any], functions: dict[str, dict[str, Any]]
 ) -> None:
     # The request functions read the keys; the management function writes them; the jobs function deletes an
-    # erased IdP's secret; the stream's consumers serve no request and need none.
+    # erased IdP's secret; the stream's consumers serve no request and need none. The request functions and the token
+    # endpoint read the token signing key too (its own secret).
     expected = {
         "CleanupFunction": [],
         "EventsFunction": [],
@@ -350,10 +356,13 @@ def test_secrets_access_is_scoped_to_the_idp_prefix(
     }
     for name in functions:
         found = [(a, s) for a, s in _function_actions(resources, name) if a.startswith("secretsmanager:")]
-        assert sorted(a for a, _ in found) == expected.get(name, ["secretsmanager:GetSecretValue"]), name
+        assert sorted(a for a, _ in found) == expected.get(name, ["secretsmanager:GetSecretValue"] * 2), name
         secret_statements = [s for _, s in found]
         for statement in secret_statements:
-            assert _as_list(statement["Resource"]) == [SECRETS_RESOURCE], name
+            assert _as_list(statement["Resource"]) in ([SECRETS_RESOURCE], [{"Ref": "TokenSigningSecret"}]), name
+        signing = [s for s in secret_statements if s["Resource"] == {"Ref": "TokenSigningSecret"}]
+        assert [s["Action"] for s in signing] == (["secretsmanager:GetSecretValue"] if name not in expected else []), \
+            name  # read only, and only by the functions that check or make access tokens
 
 
 # --- data, API and logs -------------------------------------------------------------------------------------
@@ -926,7 +935,7 @@ def test_the_web_acl_guards_the_stage_and_can_be_turned_off(template: dict[str, 
     }
     assert [r["Name"] for r in sorted(acl["Rules"], key=lambda r: r["Priority"])] == [
         "AwsIpReputation", "AwsKnownBadInputs", "BodyTooLarge", "BadTokensPerAddress", "RatePerClient",
-        "RatePerAddress"]
+        "RatePerAddress", "TokenEndpointPerAddress"]
     # Sampled requests would show request headers (the bearer token) to whoever may read WAF: off everywhere.
     assert acl["VisibilityConfig"]["SampledRequestsEnabled"] is False
     for rule in acl["Rules"]:
@@ -979,17 +988,55 @@ def test_rate_rules_answer_429_with_retry_after_and_a_scim_body(resources: dict[
 
 def test_bad_tokens_are_those_without_the_shape_of_this_services_tokens(resources: dict[str, Any]) -> None:
     scope = _rule(resources, "BadTokensPerAddress")["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
-    regex = re.compile(scope["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"])
-    from scim_endpoint.auth import tokens
+    shape, not_token_endpoint = scope["AndStatement"]["Statements"]
+    regex = re.compile(shape["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"])
+    from scim_endpoint.auth import access_tokens, tokens
 
-    # Exactly what the functions accept counts as well-formed; everything else they refuse counts as a bad token.
+    # What the functions take for a key or an access token counts as well-formed; everything else as a bad token.
     token = tokens.new_token()[1]
+    jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     for header in (f"Bearer {token}", f"bearer {token}", f"BEARER   {token}", f" Bearer {token} "):
         assert regex.match(header) and tokens.bearer_token(header) is not None, header
+    assert regex.match(f"Bearer {jwt_like}") and access_tokens.looks_like_jwt(tokens.bearer_value(f"Bearer {jwt_like}"))
     for bad in ("", "Bearer", "Bearer scim_xyz", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 20, "Bearer a.b",
-                "Bearer a.b.c", "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", f"Bearer\t{token}",
-                f"Bearer {token}x", f"Bearer {token[:-1]}", f"Bearer {token.upper()}"):
-        assert not regex.match(bad) and tokens.bearer_token(bad) is None, bad
+                "Bearer a.b.c", "Bearer eyJ.b", f"Bearer\t{token}", f"Bearer {token}x", f"Bearer {token[:-1]}",
+                f"Bearer {token.upper()}"):
+        value = tokens.bearer_value(bad)
+        assert not regex.match(bad), bad
+        assert tokens.bearer_token(bad) is None and not (value and access_tokens.looks_like_jwt(value)), bad
+    # The token endpoint (client credentials, no bearer token) is not counted here: it has its own rule.
+    match = not_token_endpoint["NotStatement"]["Statement"]["ByteMatchStatement"]
+    assert (match["FieldToMatch"], match["PositionalConstraint"], match["SearchString"]) == (
+        {"UriPath": {}}, "ENDS_WITH", TOKEN_PATH)
+
+
+def test_the_token_endpoint_is_a_function_of_its_own(resources: dict[str, Any], template: dict[str, Any]) -> None:
+    """POST /v1/oauth2/token (and its other methods, answered 405) on the SCIM API, to TokenFunction, which reads the
+    IdPs' secrets and the signing key; the signing key is made by CloudFormation; WAF holds each address to a few
+    token requests."""
+    props = resources["TokenFunction"]["Properties"]
+    assert sorted((e["Properties"]["Method"], e["Properties"]["Path"], e["Properties"]["RestApiId"]["Ref"])
+                  for e in props["Events"].values()) == [("any", TOKEN_PATH, "ScimApi"), ("post", TOKEN_PATH, "ScimApi")]
+    assert {"Sid": "ReadSigningKey", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Ref": "TokenSigningSecret"}} in props["Policies"][0]["Statement"]
+    generated = resources["TokenSigningSecret"]["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "key" and generated["PasswordLength"] >= 64
+    assert json.loads(generated["SecretStringTemplate"]) == {"kid": "1"}
+    rule = _rule(resources, "TokenEndpointPerAddress")
+    statement = rule["Statement"]["RateBasedStatement"]
+    assert statement["Limit"] == {"Ref": "WafRateLimitTokenEndpoint"} and statement["AggregateKeyType"] == "IP"
+    assert statement["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == TOKEN_PATH
+    body = resources["WebAcl"]["Properties"]["CustomResponseBodies"][
+        rule["Action"]["Block"]["CustomResponse"]["CustomResponseBodyKey"]]
+    assert json.loads(body["Content"])["error"] == "temporarily_unavailable"  # RFC 6749's shape
+    # Watched as the other rules and functions are: the WAF alarm counts its 429s, the errors alarm its failures.
+    assert "TokenEndpointPerAddress" in json.dumps(resources["WafRateLimitedAlarm"]["Properties"]["Metrics"])
+    assert {"Name": "FunctionName", "Value": {"Ref": "TokenFunction"}} in [
+        d for m in resources["LambdaErrorsAlarm"]["Properties"]["Metrics"] if "MetricStat" in m
+        for d in m["MetricStat"]["Metric"]["Dimensions"]]
+    sample = json.loads((EVENTS / "post-token.json").read_text())
+    assert (sample["httpMethod"], sample["resource"], sample["path"]) == ("POST", TOKEN_PATH, TOKEN_PATH)
+    assert sample["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
 
 
 def test_the_body_size_rule_matches_the_functions_limit(resources: dict[str, Any]) -> None:
@@ -1097,5 +1144,5 @@ def test_the_local_environment_follows_the_templates_conditions() -> None:
     custom domain and no public base URL."""
     from devtools.local.template import function_environment
 
-    env = function_environment({"Table": "t", "AWS::StackName": "s", "AWS::Region": "r"})
+    env = function_environment({"Table": "t", "AWS::StackName": "s", "AWS::Region": "r", "TokenSigningSecret": "k"})
     assert env["PUBLIC_BASE_URL"] == "" and env["AWS_ENDPOINT_URL"] == ""

@@ -118,17 +118,14 @@ def test_filter_max_results_is_the_page_size_limit() -> None:
     assert discovery.service_provider_config(BASE)["filter"]["maxResults"] == paging.MAX_PAGE_SIZE
 
 
-def test_authentication_scheme_is_the_bearer_token() -> None:
+def test_authentication_schemes_are_the_api_key_and_oauth_with_its_token_endpoint() -> None:
     schemes = discovery.service_provider_config(BASE)["authenticationSchemes"]
-    assert schemes == [
-        {
-            "type": "oauthbearertoken",
-            "name": "OAuth Bearer Token",
-            "description": "Authentication with the API key created for this IdP, sent as a bearer token.",
-            "specUri": "https://www.rfc-editor.org/info/rfc6750",
-            "primary": True,
-        }
+    assert [(s["type"], s["name"], s["specUri"], s.get("primary")) for s in schemes] == [
+        ("oauthbearertoken", "API key (bearer token)", "https://www.rfc-editor.org/info/rfc6750", True),
+        ("oauthbearertoken", "OAuth 2.0 client credentials", "https://www.rfc-editor.org/info/rfc6749", None),
     ]
+    token_endpoint = BASE.rsplit("/v1/scim/", 1)[0] + "/v1/oauth2/token"
+    assert token_endpoint in schemes[1]["description"] and BASE.endswith("/v1/scim/" + BASE.rsplit("/", 1)[1])
 
 
 # --- ResourceTypes (RFC 7643 §6) ---------------------------------------------------------------------------------

@@ -370,3 +370,19 @@ def test_a_copy_behind_the_registrys_revision_never_judges_a_token(cache: KeyCac
     clock.advance(MISS_REFRESH)
     with pytest.raises(Unauthorized):
         cache.authenticate(IDP, parsed, revision=2)
+
+
+def test_a_new_revision_right_after_a_read_is_read_at_once_not_refused(cache: KeyCache, secrets: FakeSecrets,
+                                                                        clock: Clock) -> None:
+    """Two changes of the IdP's keys a moment apart (a client created, then revoked): the second revision is read
+    at once, not answered 503 as though Secrets Manager lagged."""
+    token = secrets.add_key(IDP)
+    parsed = tokens.parse_token(token)
+    secrets.idps[IDP] = secrets.idps[IDP].model_copy(update={"revision": 1})
+    cache.authenticate(IDP, parsed, revision=1)
+    secrets.idps[IDP] = secrets.idps[IDP].model_copy(update={"revision": 2})
+    cache.authenticate(IDP, parsed, revision=2)  # an early re-read
+    secrets.revoke(IDP, token)
+    secrets.idps[IDP] = secrets.idps[IDP].model_copy(update={"revision": 3})
+    with pytest.raises(Unauthorized):
+        cache.authenticate(IDP, parsed, revision=3)  # read again at once: revoked

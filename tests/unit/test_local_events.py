@@ -53,7 +53,8 @@ def test_template_routes_match_the_event_files() -> None:
     """Each explicit route has its sample; the other samples are of methods a path does not route, which its ANY
     route takes (answered 405)."""
     assert EVENT_FILES, "events/ holds no sample event"
-    scim_routes = [r for r in routes() if r.api == "ScimApi"]  # the management API's need a signature: no samples
+    # The management API's need a signature: no samples.
+    scim_routes = [r for r in routes() if r.api == "ScimApi"]
     from_template = {(r.method, r.resource) for r in scim_routes}
     explicit = {(method, path) for method, path in from_template if method != "ANY"}
     from_events = {(sample(p)["httpMethod"], sample(p)["resource"]) for p in EVENT_FILES}
@@ -68,7 +69,7 @@ def test_each_event_file_matches_its_route(event_file: Path) -> None:
     route, params, known = match_route(routes(), event["httpMethod"], event["path"])
     assert route is not None and known
     assert route.resource == event["resource"]
-    assert params == event["pathParameters"]
+    assert params == (event["pathParameters"] or {})
 
 
 def test_routes_point_at_real_handlers() -> None:
@@ -76,7 +77,8 @@ def test_routes_point_at_real_handlers() -> None:
     for route in routes():
         assert resources[route.function]["Type"] == "AWS::Serverless::Function"
         assert route.method == route.method.upper()
-        assert route.resource.startswith("/admin/v1/" if route.api == "AdminApi" else "/v1/scim/{idpId}/")
+        assert route.resource.startswith("/admin/v1/" if route.api == "AdminApi" else "/v1/scim/{idpId}/") \
+            or (route.function, route.resource) == ("TokenFunction", "/v1/oauth2/token")
         module, function = route.handler.rsplit(".", 1)
         source = route.code_dir / f"{module}.py"
         assert source.is_file(), f"{route.function}: no {source}"
@@ -201,7 +203,8 @@ def test_table_definition_creates_a_table(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_function_environment_resolves_ref_and_sub() -> None:
-    env = function_environment({"Table": "scim-local", "AWS::StackName": "scim-local"})
+    env = function_environment({"Table": "scim-local", "AWS::StackName": "scim-local",
+                                "TokenSigningSecret": "scim/scim-local/token-signing-key"})
     assert env["TABLE_NAME"] == "scim-local"
     assert env["SECRETS_PREFIX"] == "scim/scim-local/idp/"
     # Refs to parameters take their defaults, as strings.
@@ -215,7 +218,8 @@ def test_function_environment_resolves_ref_and_sub() -> None:
 
 
 def test_function_environment_values_override_parameter_defaults() -> None:
-    env = function_environment({"Table": "t", "AWS::StackName": "s", "SecretsCacheTtlSeconds": "0"})
+    env = function_environment({"Table": "t", "AWS::StackName": "s", "SecretsCacheTtlSeconds": "0",
+                                "TokenSigningSecret": "k"})
     assert env["SECRETS_CACHE_TTL_SECONDS"] == "0"
 
 

@@ -37,6 +37,9 @@ ACTIONS = {
     ("POST", "/admin/v1/idps/{idp}/keys"): "key.create",
     ("GET", "/admin/v1/idps/{idp}/keys"): "key.list",
     ("DELETE", "/admin/v1/idps/{idp}/keys/{key}"): "key.revoke",
+    ("POST", "/admin/v1/idps/{idp}/clients"): "client.create",
+    ("GET", "/admin/v1/idps/{idp}/clients"): "client.list",
+    ("DELETE", "/admin/v1/idps/{idp}/clients/{client}"): "client.revoke",
     ("GET", "/admin/v1/idps/{idp}/export"): "idp.export",
     ("POST", "/admin/v1/idps/{idp}/exports"): "export.start",
     ("GET", "/admin/v1/idps/{idp}/exports/{export_id}"): "export.read",
@@ -144,7 +147,8 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
         action = ACTIONS.get((str(event.get("httpMethod")), str(event.get("resource"))), "unknown")
         fields = {
             "action": action,
-            "key_id": (event.get("pathParameters") or {}).get("key"),
+            "key_id": (event.get("pathParameters") or {}).get("key") or (event.get("pathParameters") or {}).get(
+                "client"),
             "status": status,
             "error_code": _error_code(response) if status >= 400 else None,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),

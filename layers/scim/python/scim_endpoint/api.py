@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 
 from . import observability
-from .auth import privileges, tokens
+from .auth import access_tokens, privileges, tokens
 from .config import settings
 from .observability import logger, metrics, tracer
 from .scim.errors import Forbidden, InternalError, MethodNotAllowed, NotFound, ScimError, Unauthorized
@@ -37,7 +37,7 @@ from .scim.projection import project
 from .scim.representation import etag
 from .scim.validation import check_text, parse_json
 from .scope import Projection, RequestScope, is_idp_id
-from .management.access import admit_request
+from .management.access import admit_access_token, admit_request
 from .tenants import KeyStoreUnavailable
 
 SCIM_CONTENT_TYPE = "application/scim+json"
@@ -122,8 +122,12 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
     event = app.current_event
     idp_id = _idp_id(event)
     logger.append_keys(idp_id=idp_id)  # canonical by now, so failed authentications say which tenant
-    token = tokens.bearer_token(event.headers.get("Authorization"))
-    principal = admit_request(idp_id, token, event.request_context.identity.source_ip)
+    bearer = tokens.bearer_value(event.headers.get("Authorization"))
+    source_ip = event.request_context.identity.source_ip
+    if bearer is not None and access_tokens.looks_like_jwt(bearer):
+        principal = admit_access_token(idp_id, bearer, base_url(event), tenant_url(event, idp_id), source_ip)
+    else:
+        principal = admit_request(idp_id, tokens.parse_token(bearer) if bearer else None, source_ip)
     logger.append_keys(key_id=principal.key_id)
 
     # The resolver's route (relative to the Tenant URL: "/Users/{id}"; for a path it has no route for, the path):
@@ -139,6 +143,10 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
         raise Forbidden("This route is not open to API keys.")
     if not privileges.grants(principal.privileges, rule.privilege):
         resource, _, level = rule.privilege.partition(":")
+        if principal.access_token:  # RFC 6750 §3.1: the scope the request needs
+            raise Forbidden(f"This access token's scope does not allow to {level} {resource.capitalize()}.",
+                            headers={"WWW-Authenticate": f'Bearer realm="SCIM", error="insufficient_scope", '
+                                                         f'scope="{rule.privilege}"'})
         raise Forbidden(f"This API key may not {level} {resource.capitalize()}.")
 
     parameters = _query_parameters(event)
@@ -174,7 +182,12 @@ def _idp_id(event: Any) -> str:
 
 
 def tenant_url(event: Any, idp_id: str) -> str:
-    """The IdP's Tenant URL: from the configured public base URL, or else from API Gateway's request context (its
+    """The IdP's Tenant URL (see base_url)."""
+    return f"{base_url(event)}/v1/scim/{idp_id}"
+
+
+def base_url(event: Any) -> str:
+    """Where clients reach the API: the configured public base URL, or else API Gateway's request context (its
     domain name, plus the stage on the default execute-api endpoint). Never from the client's headers."""
     base = settings().public_base_url
     if not base:
@@ -182,7 +195,7 @@ def tenant_url(event: Any, idp_id: str) -> str:
         domain = context.domain_name
         stage_prefix = f"/{context.stage}" if domain.endswith(".amazonaws.com") and context.stage else ""
         base = f"https://{domain}{stage_prefix}"
-    return f"{base}/v1/scim/{idp_id}"
+    return base
 
 
 def _query_parameters(event: Any) -> dict[str, str]:

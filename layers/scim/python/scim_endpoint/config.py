@@ -43,6 +43,8 @@ class Settings(BaseModel):
     event_bus_name: str = ""
     event_retention_days: int = Field(default=30, ge=1, le=365)
     events_dead_letter_queue_url: str = ""
+    # The Secrets Manager secret (name or ARN) holding the keys OAuth access tokens are signed with.
+    token_signing_secret: str = ""
 
     @field_validator("public_base_url")
     @classmethod
@@ -69,6 +71,7 @@ _ENVIRONMENT = {
     "EVENT_BUS_NAME": "event_bus_name",
     "EVENT_RETENTION_DAYS": "event_retention_days",
     "EVENTS_DEAD_LETTER_QUEUE_URL": "events_dead_letter_queue_url",
+    "TOKEN_SIGNING_SECRET": "token_signing_secret",
 }
 
 

@@ -29,8 +29,9 @@ class Principal:
     """Who is calling: the IdP of the URL, the key its token named, and what that key may do."""
 
     idp_id: str
-    key_id: str
+    key_id: str  # the API key's id, or the OAuth client's id for an access token
     privileges: tuple[str, ...]
+    access_token: bool = False  # an OAuth access token (its privileges: its scope), not an API key
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ secret is `ServiceUnavailable` (the caller fails closed with 503).
 from __future__ import annotations
 
 import ipaddress
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -88,6 +89,8 @@ class Idp(BaseModel):
     name: str = ""  # as created (the registry holds the current name)
     created: str = ""
     keys: dict[str, ApiKey] = {}
+    # OAuth clients (client credentials grant): the same record as a key, the digest being the client secret's.
+    clients: dict[str, ApiKey] = {}
     # The source networks (CIDR) requests to this IdP must come from; empty: any (docs/security.md).
     allowed_networks: tuple[str, ...] = ()
     # Increased by every change; the registry records it (0: written before revisions were kept).
@@ -189,8 +192,9 @@ class KeyCache:
         self._ttl = ttl
         self._miss_refresh = miss_refresh
         self._clock = clock
-        # idp id -> (when read, the IdP, its allowed networks parsed, when a read last missed the asked key or None)
-        self._entries: OrderedDict[str, tuple[float, Idp, tuple, float | None]] = OrderedDict()
+        # idp id -> (when read, the IdP, its allowed networks parsed, when a read last missed the asked key or None,
+        # the registry revision that read fell short of or None)
+        self._entries: OrderedDict[str, tuple[float, Idp, tuple, float | None, int | None]] = OrderedDict()
         # idp id -> when a read found no such IdP; when a read found a secret this service cannot read
         self._unknown: OrderedDict[str, float] = OrderedDict()
         self._unreadable: OrderedDict[str, float] = OrderedDict()
@@ -212,9 +216,28 @@ class KeyCache:
                 or not tokens.matches(key.digest, token):
             raise Unauthorized()
         # Only a valid token learns that its address is not allowed: to anyone else the IdP looks like any other.
-        if networks and not _allowed(source_ip, networks):
+        if networks and not allowed(source_ip, networks):
             raise Forbidden("Requests to this IdP are accepted only from its allowed networks.")
         return Principal(idp_id=idp_id, key_id=key.id, privileges=key.privileges)
+
+    def client(self, idp_id: str, client_id: str) -> ApiKey | None:
+        """The IdP's OAuth client `client_id` in the cached copy (read again early, at most once per interval, when
+        the copy does not know it), None if the copy does not know it; UnknownIdp for an IdP that does not exist
+        (remembered as such: a made-up client id costs one Secrets Manager read per interval, and no table read)."""
+        found = self._idp(idp_id, client_id, None, clients=True) if is_idp_id(idp_id) else None
+        if found is None:
+            raise UnknownIdp(idp_id)
+        return found[0].clients.get(client_id)
+
+    def copy(self, idp_id: str, revision: int) -> tuple[Idp, tuple]:
+        """The IdP's keys and clients at `revision` at least (the registry's), with its allow-list parsed; read again
+        only when the cached copy is behind. 401 for an IdP with no secret."""
+        if not is_idp_id(idp_id):
+            raise Unauthorized()
+        found = self._idp(idp_id, "", revision)
+        if found is None:
+            raise Unauthorized()
+        return found
 
     def clear(self) -> None:
         with self._lock:
@@ -222,7 +245,8 @@ class KeyCache:
             self._unknown.clear()
             self._unreadable.clear()
 
-    def _idp(self, idp_id: str, key_id: str, revision: int | None) -> tuple[Idp, tuple] | None:
+    def _idp(self, idp_id: str, key_id: str, revision: int | None,
+             clients: bool = False) -> tuple[Idp, tuple] | None:
         now = self._clock()
         with self._lock:
             cached = self._entries.get(idp_id)
@@ -234,21 +258,24 @@ class KeyCache:
             raise UnreadableSecret("This IdP's keys cannot be read; retry later.")
 
         def current(idp: Idp) -> bool:
-            return idp.revision >= revision if revision is not None else key_id in idp.keys
+            if revision is not None:
+                return idp.revision >= revision
+            return key_id in (idp.clients if clients else idp.keys)
 
         missed_at = None
         fresh = False
         if cached is not None:
-            fetched_at, idp, networks, missed_at = cached
+            fetched_at, idp, networks, missed_at, lagged = cached
             fresh = now - fetched_at < self._ttl
+            recent_miss = missed_at is not None and now - missed_at < self._miss_refresh
             # The interval runs from the last read that missed, not from the last read: a key created just after
             # the copy was read must work at once.
             if fresh and current(idp):
                 return idp, networks
-            if fresh and missed_at is not None and now - missed_at < self._miss_refresh:
-                if revision is not None:
-                    raise KeysBehind()  # the registry says the copy is stale: never judge a token on it
+            if fresh and recent_miss and revision is None:
                 return idp, networks
+            if fresh and recent_miss and lagged is not None and lagged >= revision:
+                raise KeysBehind()  # read for this revision a moment ago, still behind: never judge a token on it
         try:
             idp = self._secrets.read(idp_id)
         except UnknownIdp:
@@ -264,11 +291,13 @@ class KeyCache:
             raise
         if not current(idp) or (cached is not None and fresh):
             missed_at = now  # this read is still behind, or was the early re-read
+        # The revision this read fell short of (Secrets Manager lagging the registry), if it did.
+        lagged = revision if revision is not None and not current(idp) else None
         networks = parse_networks(idp.allowed_networks)
         with self._lock:
             self._unknown.pop(idp_id, None)
             self._unreadable.pop(idp_id, None)
-            _remember(self._entries, idp_id, (now, idp, networks, missed_at), MAX_CACHED_IDPS)
+            _remember(self._entries, idp_id, (now, idp, networks, missed_at, lagged), MAX_CACHED_IDPS)
         if not current(idp) and revision is not None:
             raise KeysBehind()
         return idp, networks
@@ -282,7 +311,8 @@ def _remember(cache: OrderedDict, key: str, value: Any, limit: int) -> None:
         cache.popitem(last=False)
 
 
-def _allowed(source_ip: str | None, networks: tuple) -> bool:
+def allowed(source_ip: str | None, networks: tuple) -> bool:
+    """Whether the address is in one of the networks."""
     try:
         address = ipaddress.ip_address(source_ip or "")
     except ValueError:
@@ -371,11 +401,116 @@ def with_key_revoked(idp: Idp, key_id: str, when: str) -> tuple[Idp, ApiKey]:
     return idp.model_copy(update={"keys": {**idp.keys, key_id: revoked}}), revoked
 
 
+def with_client(idp: Idp, name: str, description: str, privileges: list[str], expires_at: str | None,
+                created: str) -> tuple[Idp, ApiKey, str]:
+    """The document with a new OAuth client (its secret's digest only), the client, and its secret, which exists
+    nowhere else from now on."""
+    client_id, secret = tokens.new_client(idp.id)
+    client = ApiKey(id=client_id, name=name, description=description,
+                    privileges=tuple(privilege_rules.normalize(privileges)), created=created,
+                    digest=tokens.digest(client_id, secret), expires_at=expires_at)
+    return idp.model_copy(update={"clients": {**idp.clients, client.id: client}}), client, secret
+
+
+def with_client_revoked(idp: Idp, client_id: str, when: str) -> tuple[Idp, ApiKey]:
+    """The document with the client marked revoked (its tokens refused from the next request; twice keeps the
+    first time)."""
+    client = idp.clients.get(client_id)
+    if client is None:
+        raise UnknownKey(client_id)
+    revoked = client.model_copy(update={"revoked": client.revoked or when})
+    return idp.model_copy(update={"clients": {**idp.clients, client_id: revoked}}), revoked
+
+
 def with_networks(idp: Idp, networks: list[str]) -> Idp:
     """The document with this allow-list of source networks (empty: any address); ValueError for anything that is
     not a network."""
     parsed = parse_networks(networks)
     return idp.model_copy(update={"allowed_networks": tuple(str(network) for network in parsed)})
+
+
+class SigningKeys:
+    """The keys access tokens are signed with (one Secrets Manager secret of the stack's: `{"kid", "key"}` as the
+    stack made it, or `{"keys": [{"kid", "key"}, ...]}` once rotated, the first signing), read once per container
+    and again every `ttl` seconds; a token naming a key the copy does not know makes one early read, at most once per
+    `miss_refresh` seconds. So verifying a token costs no AWS call, and a rotation (docs/authentication.md) is seen
+    within `ttl` by every container."""
+
+    def __init__(self, client: Any, secret_id: str, ttl: float = 300.0, miss_refresh: float = 10.0,
+                 clock=time.monotonic):
+        self._client = client
+        self._secret_id = secret_id
+        self._ttl = ttl
+        self._miss_refresh = miss_refresh
+        self._clock = clock
+        self._keys: dict[str, str] = {}
+        self._current: str | None = None
+        self._read_at: float | None = None
+        self._missed_at: float | None = None
+        self._lock = threading.Lock()
+
+    def signing(self) -> tuple[str, str]:
+        """(kid, key) to sign with."""
+        self._fresh()
+        if self._current is None:
+            raise KeyStoreUnavailable("The token signing key cannot be read; retry later.")
+        return self._current, self._keys[self._current]
+
+    def get(self, kid: str) -> str | None:
+        """The key `kid` names, None if there is none (after at most one early read)."""
+        self._fresh()
+        if kid not in self._keys and (self._missed_at is None or self._clock() - self._missed_at >= self._miss_refresh):
+            self._missed_at = self._clock()
+            try:
+                self._read()
+            except KeyStoreUnavailable:
+                pass  # the keys known are still good: a token naming another is refused, not answered 503
+        return self._keys.get(kid)
+
+    def _fresh(self) -> None:
+        if self._read_at is None or self._clock() - self._read_at >= self._ttl:
+            self._read()
+
+    def _read(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            text = self._client.get_secret_value(SecretId=self._secret_id)["SecretString"]
+        except (ClientError, BotoCoreError):
+            logger.warning("the token signing key could not be read")
+            raise KeyStoreUnavailable("The token signing key cannot be read; retry later.") from None
+        keys = parse_signing_keys(text)
+        with self._lock:
+            self._keys = dict(keys)
+            self._current = keys[0][0]
+            self._read_at = self._clock()
+
+
+# A signing key shorter than this is refused (HS256 wants at least 256 bits of key).
+MIN_SIGNING_KEY_CHARS = 32
+
+
+def parse_signing_keys(text: str) -> list[tuple[str, str]]:
+    """[(kid, key)], the signing one first, from the signing secret's text; never the text in an error."""
+    try:
+        document = json.loads(text)
+        entries = document["keys"] if "keys" in document else [document]
+        keys = [(str(entry["kid"]), str(entry["key"])) for entry in entries]
+    except (ValueError, KeyError, TypeError):
+        raise KeyStoreUnavailable("The token signing key is not what this service writes.") from None
+    if not keys or any(not kid or len(key) < MIN_SIGNING_KEY_CHARS for kid, key in keys):
+        raise KeyStoreUnavailable("The token signing key is not what this service writes.")
+    return keys
+
+
+@cache
+def signing_keys() -> SigningKeys:
+    from .config import settings
+
+    secret = settings().token_signing_secret
+    if not secret:
+        raise KeyStoreUnavailable("This function has no token signing key (TOKEN_SIGNING_SECRET).")
+    return SigningKeys(secretsmanager_client(), secret)
 
 
 def secretsmanager_client() -> Any:

@@ -34,6 +34,9 @@ class Services:
     def tenant_url(self, idp_id: str) -> str:
         return f"{self.settings.public_base_url}/v1/scim/{idp_id}"
 
+    def token_endpoint(self) -> str:
+        return f"{self.settings.public_base_url}/v1/oauth2/token"
+
     @cached_property
     def jobs(self) -> Any:
         from ..jobs import job_queue

@@ -21,12 +21,14 @@ from collections import OrderedDict
 from functools import cache
 from typing import Any
 
-from ..auth import tokens
+from datetime import datetime, timezone
+
+from ..auth import access_tokens, privileges, tokens
 from ..observability import logger
 from ..scim.errors import Forbidden, Unauthorized
 from ..scope import Principal
 from ..store.registry import IdpExists, IdpRecord
-from ..tenants import UnknownIdp, key_cache, now_text
+from ..tenants import UnknownIdp, allowed, key_cache, now_text, signing_keys
 
 # Keys whose last recorded use one container remembers (least recently used forgotten first).
 MAX_REMEMBERED_KEYS = 10_000
@@ -93,12 +95,54 @@ def adopt(registry: Any, directory: Any, idp_id: str) -> IdpRecord | None:
     return record
 
 
+def admit_token(registry: Any, directory: Any, idp_id: str, token: str, issuer: str, audience: str,
+                source_ip: str | None) -> Principal:
+    """The principal of a request to `idp_id` bearing an OAuth access token: its signature and claims (for this
+    Tenant URL, unexpired) with no AWS call; then, as for a key, the IdP's registry item (one read), and its client in
+    the cached copy of its secret (current to the registry's revision): a revoked or expired client's tokens stop at
+    once. Its privileges are the token's scope."""
+    try:
+        granted = access_tokens.verify(token, signing_keys().get, issuer, audience)
+    except access_tokens.InvalidToken as error:
+        logger.info("an access token was refused", extra={"reason": str(error)})
+        raise InvalidAccessToken() from None
+    if tokens.client_idp(granted.client_id) != idp_id:
+        raise InvalidAccessToken()
+    record = registry.get(idp_id) or adopt(registry, directory, idp_id)
+    if record is None or not record.active:
+        raise InvalidAccessToken()
+    idp, networks = key_cache().copy(idp_id, record.revision)
+    client = idp.clients.get(granted.client_id)
+    if client is None or client.revoked or client.expired(datetime.now(timezone.utc)):
+        raise InvalidAccessToken()
+    if networks and not allowed(source_ip, networks):
+        raise Forbidden("Requests to this IdP are accepted only from its allowed networks.")
+    return Principal(idp_id=idp_id, key_id=client.id, access_token=True, privileges=tuple(
+        p for p in granted.scope if privileges.grants(client.privileges, p)))
+
+
+class InvalidAccessToken(Unauthorized):
+    """401 with RFC 6750's `error="invalid_token"`: a token that is not (or no longer) good here."""
+
+    def __init__(self) -> None:
+        super().__init__("Authentication failed: the access token is invalid, expired or not for this Tenant URL.")
+        self.headers = {"WWW-Authenticate": 'Bearer realm="SCIM", error="invalid_token"'}
+
+
 @cache
 def key_uses() -> KeyUses:
     from ..config import settings
     from ..store import store
 
     return KeyUses(store().registry, settings().key_use_interval_seconds)
+
+
+def admit_access_token(idp_id: str, token: str, issuer: str, audience: str, source_ip: str | None) -> Principal:
+    """`admit_token` with the container's store and secrets (the SCIM edge's entry point for OAuth tokens)."""
+    from . import services
+
+    found = services()
+    return admit_token(found.store.registry, found.directory, idp_id, token, issuer, audience, source_ip)
 
 
 def admit_request(idp_id: str, token: tokens.ParsedToken | None, source_ip: str | None) -> Principal:

@@ -18,10 +18,13 @@ from typing import Any, TypeVar
 from ..observability import logger
 from ..store.registry import Busy as LockBusy
 from ..store.registry import IdpNotActive
-from ..tenants import Idp, UnknownIdp, UnknownKey, now_text, parse_time, with_key, with_key_revoked, with_networks
+from ..tenants import (
+    Idp, UnknownIdp, UnknownKey, now_text, parse_time, with_client, with_client_revoked, with_key, with_key_revoked,
+    with_networks,
+)
 from . import Services
 from .errors import Busy, Conflict, InvalidRequest, NotFound, Unavailable
-from .models import Key, KeyCreate, KeyCreated, KeyList
+from .models import Client, ClientCreate, ClientCreated, ClientList, Key, KeyCreate, KeyCreated, KeyList
 
 T = TypeVar("T")
 
@@ -76,6 +79,41 @@ class Keys:
         key = self._change(idp_id, revoked)
         self._registry.mark_key_revoked(idp_id, key.id, key.revoked)
         return Key(**_public(key), last_used_at=self._registry.key_uses(idp_id).get(key.id))
+
+    # -- OAuth clients: kept beside the keys, changed the same way --------------------------------------------------
+
+    def create_client(self, idp_id: str, request: ClientCreate) -> ClientCreated:
+        if request.expires_at is not None and parse_time(request.expires_at) <= datetime.now(timezone.utc):
+            raise InvalidRequest("expires_at is in the past: a client must be usable when it is created.")
+        created = now_text()
+
+        def added(secret: Idp) -> tuple[Idp, Any]:
+            updated, client, client_secret = with_client(secret, request.name, request.description,
+                                                         list(request.privileges), request.expires_at, created)
+            return updated, (client, client_secret)
+
+        client, client_secret = self._change(idp_id, added)
+        return ClientCreated(**_client(client), idp_id=idp_id, tenant_url=self._services.tenant_url(idp_id),
+                             token_endpoint=self._services.token_endpoint(), client_secret=client_secret)
+
+    def list_clients(self, idp_id: str) -> ClientList:
+        self._require(idp_id)
+        try:
+            secret = self._directory.read(idp_id)
+        except UnknownIdp:
+            return ClientList(clients=[])
+        clients = sorted(secret.clients.values(), key=lambda client: (client.created, client.id))
+        return ClientList(clients=[Client(**_client(client)) for client in clients])
+
+    def revoke_client(self, idp_id: str, client_id: str) -> Client:
+        """Revoke a client: its secret gets no token, and its tokens are refused, from the next request on."""
+        def revoked(secret: Idp) -> tuple[Idp, Any]:
+            try:
+                return with_client_revoked(secret, client_id, now_text())
+            except UnknownKey:
+                raise NotFound(f"IdP {idp_id} has no client {client_id}.") from None
+
+        return Client(**_client(self._change(idp_id, revoked)))
 
     def set_allowed_networks(self, idp_id: str, networks: list[str]) -> list[str]:
         def replaced(secret: Idp) -> tuple[Idp, Any]:
@@ -167,6 +205,12 @@ def _created(secret: Idp, request: KeyCreate, expires_at: str | None, created: s
     updated, key, token = with_key(secret, request.name, request.description, list(request.privileges), expires_at,
                                    created)
     return updated, (key, token)
+
+
+def _client(client: Any) -> dict:
+    return {"client_id": client.id, "name": client.name, "description": client.description,
+            "privileges": list(client.privileges), "created": client.created, "expires_at": client.expires_at,
+            "revoked": client.revoked}
 
 
 def _public(key: Any) -> dict:

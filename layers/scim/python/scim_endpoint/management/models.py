@@ -138,6 +138,33 @@ class KeyList(BaseModel):
     keys: list[Key]
 
 
+class ClientCreate(KeyCreate):
+    """An OAuth client: the same fields as a key (its privileges are what its tokens may be granted)."""
+
+
+class Client(BaseModel):
+    """An OAuth client as an admin sees it: never its secret, nor the secret's digest."""
+
+    client_id: str
+    name: str
+    description: str
+    privileges: list[str]
+    created: str
+    expires_at: str | None = None
+    revoked: str | None = None
+
+
+class ClientCreated(Client):
+    idp_id: str
+    tenant_url: str
+    token_endpoint: str = Field(description="Where the client gets its access tokens (POST, client credentials).")
+    client_secret: str = Field(description="Shown this once, stored nowhere (only a hash of it is kept).")
+
+
+class ClientList(BaseModel):
+    clients: list[Client]
+
+
 class ExportStarted(BaseModel):
     export_id: str
     state: Literal["running"]

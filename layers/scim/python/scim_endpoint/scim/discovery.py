@@ -65,14 +65,27 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "Authentication with the API key created for this IdP, sent as a bearer token.",
+                "name": "API key (bearer token)",
+                "description": "An API key created for this IdP (its Secret Token), sent as a bearer token.",
                 "specUri": "https://www.rfc-editor.org/info/rfc6750",
                 "primary": True,
-            }
+            },
+            {
+                "type": "oauthbearertoken",
+                "name": "OAuth 2.0 client credentials",
+                "description": "An access token from the token endpoint "
+                               f"{token_endpoint(base_url)} (client credentials grant, with an OAuth client "
+                               "created for this IdP), sent as a bearer token.",
+                "specUri": "https://www.rfc-editor.org/info/rfc6749",
+            },
         ],
         "meta": {"resourceType": "ServiceProviderConfig", "location": f"{_base(base_url)}/ServiceProviderConfig"},
     }
+
+
+def token_endpoint(tenant_url: str) -> str:
+    """The OAuth token endpoint beside a Tenant URL (`<base>/v1/scim/<IdP ID>` -> `<base>/v1/oauth2/token`)."""
+    return f"{tenant_url.rsplit('/v1/scim/', 1)[0]}/v1/oauth2/token"
 
 
 def list_resource_types(base_url: str) -> dict[str, Any]:
