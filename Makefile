@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/keepalive.py
 	$(BIN)/python bench/users.py
 	$(BIN)/python bench/groups.py
+	$(BIN)/python bench/events.py
 
 # AWS emulated for `sam local` (no AWS account): DynamoDB, Secrets Manager and SQS on EMULATOR_PORT, and .emulator/
 # with the --env-vars file, the seeded IdP's Secret Token and the sample events filled in (docs/local-server.md).
