@@ -391,8 +391,17 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            lengths = self.headers.get_all("Content-Length") or []
+            try:
+                length = int(lengths[0]) if lengths else 0
+            except ValueError:
+                length = -1
+            if length < 0 or len(set(lengths)) > 1 or self.headers.get("Transfer-Encoding"):
+                # A body whose length cannot be known (API Gateway takes none of these): refused, and the connection
+                # closed, as the rest of what was sent cannot be told from a next request.
+                status, headers, data = _scim_error(400, "The request's Content-Length is not one number of bytes.")
+                self.close_connection = True
+            elif length > MAX_BODY_BYTES:
                 # The body is left unread, so the connection cannot carry another request.
                 status, headers, data = template.gateway_response(
                     "REQUEST_TOO_LARGE", self.headers.get("Content-Type"))
@@ -421,6 +430,13 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(head if self.command == "HEAD" else head + data)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """What the HTTP front refuses itself (an unknown method, headers too large, a malformed request line):
+            a SCIM error as every other answer is, not Python's HTML page; the connection closes."""
+            self.close_connection = True
+            status, headers, data = _scim_error(code, message or self.responses.get(code, ("Error",))[0])
+            self._respond(status, headers, data)
 
         def log_message(self, format: str, *args: Any) -> None:
             # The handlers log each request (without secrets); the access line here adds nothing.

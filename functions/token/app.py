@@ -2,7 +2,6 @@
 (scim_endpoint.oauth), answering a signed access token for the client's Tenant URL."""
 
 import base64
-import binascii
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -48,6 +47,6 @@ def _body(request: Any) -> str:
     if request.is_base64_encoded:
         try:
             return base64.b64decode(body).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64, or not UTF-8
             return "\x00"  # not form-encoded text: refused as such
     return body

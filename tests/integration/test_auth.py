@@ -128,8 +128,11 @@ def test_all_401s_look_alike(call, tenant: Tenant, make_tenant) -> None:
         call("GET", f"/v1/scim/{new_guid()}{path}", token=tenant.token),
     ]
     bodies = {str(assert_unauthorized(a)) for a in answers}
-    challenges = {a.headers["www-authenticate"] for a in answers}
-    assert len(bodies) == 1 and len(challenges) == 1
+    challenges = [a.headers["www-authenticate"] for a in answers]
+    assert len(bodies) == 1
+    # RFC 6750 §3.1: no token, no error code; any token presented and refused, the same `invalid_token`.
+    assert challenges[0] == 'Bearer realm="SCIM"'
+    assert set(challenges[1:]) == {'Bearer realm="SCIM", error="invalid_token"'}
 
 
 # --- revocation ----------------------------------------------------------------------------------------------------

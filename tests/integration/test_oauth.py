@@ -112,6 +112,9 @@ def test_every_error_of_rfc_6749(call, idp, client, admin) -> None:
                 "invalid_client")
     oauth_error(token_request(call, grant_form, authorization=basic("not-a-client", "x")), 401, "invalid_client")
     oauth_error(token_request(call, grant_form, authorization="Basic !!!"), 401, "invalid_client")
+    oauth_error(token_request(call, grant_form, authorization="Basic é"), 401, "invalid_client")  # not ASCII
+    oauth_error(token_request(call, grant_form, authorization="Basic " + base64.b64encode(b"\xff:\xfe").decode()),
+                401, "invalid_client")  # not UTF-8
     oauth_error(token_request(call, {}, authorization=good), 400, "invalid_request")  # no grant_type
     oauth_error(token_request(call, {"grant_type": "password"}, authorization=good), 400, "unsupported_grant_type")
     oauth_error(token_request(call, {**grant_form, "client_secret": client["client_secret"]}, authorization=good),
@@ -361,3 +364,24 @@ def test_a_client_revocation_audit_line_names_the_client(admin, idp, client, cap
     lines = [line for line in captured.lines() if line.get("action") == "client.revoke"]
     assert lines and lines[-1]["key_id"] == client["client_id"]
     assert client["client_secret"] not in captured.text()
+
+
+def test_one_token_has_one_spelling_and_oversized_or_deep_tokens_are_invalid(call, idp, client) -> None:
+    """A base64url part spelt another way (padding, other unused bits in its last character) decodes to the same
+    bytes: refused, so one token is one string (the WAF's per-client bucket). A token far longer than ours, or one
+    whose header nests deeper than a JSON parser goes, is invalid_token, never a 500."""
+    token = grant(call, client)
+    base = f"/v1/scim/{idp}/Users"
+    assert call("GET", base, token=token).status == 200
+    header, payload, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    same_bytes = [c for c in alphabet if c != signature[-1] and base64.urlsafe_b64decode(
+        signature[:-1] + c + "=" * (-len(signature) % 4)) == base64.urlsafe_b64decode(signature + "=" * (-len(
+            signature) % 4))]
+    assert same_bytes  # HS256's 32-byte signature leaves unused bits in its last character
+    for variant in [f"{header}.{payload}.{signature[:-1]}{same_bytes[0]}", f"{token}=", f"{header}=.{payload}.{signature}"]:
+        invalid_token(call("GET", base, token=variant))
+    deep = base64.urlsafe_b64encode(b'{"alg":"HS256","kid":"1","typ":"at+jwt","x":' + b"[" * 3000 + b"]" * 3000
+                                    + b"}").decode().rstrip("=")
+    invalid_token(call("GET", base, token=f"{deep}.e30.AAAA"))
+    invalid_token(call("GET", base, token="eyJ.a.b.c"))  # not a JWT, not a key: the same challenge

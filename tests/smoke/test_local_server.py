@@ -460,6 +460,37 @@ def test_a_body_over_the_limit_gets_the_templates_gateway_response(running: Runn
         connection.close()
 
 
+@pytest.mark.parametrize("lengths", [["abc"], ["-5"], ["10", "20"]])
+def test_a_body_of_no_known_length_is_a_400_and_the_connection_closes(running: Running, lengths: list[str]) -> None:
+    """Content-Length not one number (API Gateway takes none of these): a SCIM 400, never a dropped connection."""
+    connection = HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        connection.putrequest("POST", f"{urlsplit(running.tenant_url).path}/Users")
+        connection.putheader("Authorization", f"Bearer {running.token}")
+        for length in lengths:
+            connection.putheader("Content-Length", length)
+        connection.endheaders()
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 400 and body["status"] == "400" and response.will_close
+        assert response.getheader("Content-Type").startswith("application/scim+json")
+    finally:
+        connection.close()
+
+
+def test_what_the_http_front_refuses_itself_is_a_scim_error(running: Running) -> None:
+    connection = HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        connection.request("BREW", f"{urlsplit(running.tenant_url).path}/Users")
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 501 and body["status"] == "501" and body["schemas"] == [
+            "urn:ietf:params:scim:api:messages:2.0:Error"]
+        assert response.getheader("Content-Type").startswith("application/scim+json")
+    finally:
+        connection.close()
+
+
 def test_a_kept_alive_connection_is_served_without_a_stall(running: Running) -> None:
     """Requests over one kept-alive HTTP/1.1 connection are answered at once.
 

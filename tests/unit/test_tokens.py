@@ -162,3 +162,12 @@ def test_parsed_token_repr_hides_the_secret() -> None:
     _, token = new_token()
     fresh = parse_token(token)
     assert fresh is not None and fresh.secret not in repr(fresh)
+
+
+def test_access_tokens_that_are_no_jwt_at_all_are_invalid_never_an_error() -> None:
+    from scim_endpoint.auth import access_tokens
+
+    for garbage in ("eyJ.a.b", "eyJé.a.b", "eyJ\x00.a.b", "eyJ\ud800.a.b", "eyJ" + "A" * 10_000 + ".a.b",
+                    "eyJhbGciOiJIUzI1NiIsImtpZCI6WzFdfQ.e30.x"):
+        with pytest.raises(access_tokens.InvalidToken):
+            access_tokens.verify(garbage, lambda kid: "k" * 64, "https://x", "https://x/v1/scim/i")

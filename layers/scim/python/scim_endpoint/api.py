@@ -124,10 +124,15 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
     logger.append_keys(idp_id=idp_id)  # canonical by now, so failed authentications say which tenant
     bearer = tokens.bearer_value(event.headers.get("Authorization"))
     source_ip = event.request_context.identity.source_ip
-    if bearer is not None and access_tokens.looks_like_jwt(bearer):
-        principal = admit_access_token(idp_id, bearer, base_url(event), tenant_url(event, idp_id), source_ip)
-    else:
-        principal = admit_request(idp_id, tokens.parse_token(bearer) if bearer else None, source_ip)
+    try:
+        if bearer is not None and access_tokens.looks_like_jwt(bearer):
+            principal = admit_access_token(idp_id, bearer, base_url(event), tenant_url(event, idp_id), source_ip)
+        else:
+            principal = admit_request(idp_id, tokens.parse_token(bearer) if bearer else None, source_ip)
+    except Unauthorized as refused:
+        if bearer is not None:  # RFC 6750 §3.1: a token was presented, and it is no good here
+            refused.headers["WWW-Authenticate"] = 'Bearer realm="SCIM", error="invalid_token"'
+        raise
     logger.append_keys(key_id=principal.key_id)
 
     # The resolver's route (relative to the Tenant URL: "/Users/{id}"; for a path it has no route for, the path):

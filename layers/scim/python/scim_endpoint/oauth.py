@@ -11,7 +11,6 @@ item), so a revoked or expired client, or a deleted IdP, is `invalid_client` at 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -111,7 +110,7 @@ def _form(body: str) -> dict[str, str]:
         pairs = parse_qsl(body, keep_blank_values=True, errors="strict")
     except (ValueError, UnicodeDecodeError):
         raise OAuthError("invalid_request", "The request body is not form-encoded.") from None
-    names = [name for name, value in pairs if value]
+    names = [name for name, _ in pairs]
     if len(names) != len(set(names)):
         raise OAuthError("invalid_request", "A parameter is given more than once.")
     return {name: value for name, value in pairs if value}
@@ -126,7 +125,7 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
         raise invalid_client("The client must authenticate with HTTP Basic or in the body.")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 (both ValueErrors)
         raise invalid_client("The Basic credentials are not base64 of id:secret.") from None
     client_id, colon, secret = decoded.partition(":")
     if not colon:
@@ -137,9 +136,9 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
 def _scope(requested: str | None, client: Client) -> tuple[str, ...]:
     """The privileges to grant: those asked (each one the client holds, or implied by one it holds), or else all of
     the client's."""
-    if requested is None or not requested.strip():
+    if requested is None or not requested.strip(" "):
         return client.privileges
-    asked = tuple(dict.fromkeys(requested.split()))
+    asked = tuple(dict.fromkeys(p for p in requested.split(" ") if p))  # RFC 6749 §3.3: separated by spaces
     if any(p not in privileges.ALL or not privileges.grants(client.privileges, p) for p in asked):
         raise OAuthError("invalid_scope", "The scope asks for a privilege the client does not have (known: "
                                           + " ".join(privileges.ALL) + ").")

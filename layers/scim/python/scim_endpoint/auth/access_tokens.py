@@ -8,6 +8,8 @@ an asymmetric one whose public key could pose as the HMAC key) and requires ever
 
 from __future__ import annotations
 
+import base64
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +23,21 @@ LIFETIME_SECONDS = 3600
 # Clocks of the token endpoint and of the functions checking its tokens may differ this much.
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "client_id", "scope", "jti", "iat", "exp"]
+
+
+# Ours are about 500 characters; a longer one is not ours (and its JSON is not worth parsing).
+MAX_TOKEN_CHARS = 4096
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _canonical(part: str) -> bool:
+    """Whether a JWT part is unpadded base64url in its one spelling (a decoder is lenient: other characters, padding,
+    or other unused bits in the last character decode to the same bytes; one token must be one string, as the WAF's
+    per-client buckets and any de-duplication count it)."""
+    if not _BASE64URL.fullmatch(part) or len(part) % 4 == 1:
+        return False
+    decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    return base64.urlsafe_b64encode(decoded).decode().rstrip("=") == part
 
 
 class InvalidToken(Exception):
@@ -51,9 +68,11 @@ def mint(kid: str, key: str, issuer: str, audience: str, client_id: str, scope: 
 
 def verify(token: str, key_of: Callable[[str], str | None], issuer: str, audience: str) -> AccessToken:
     """The access token's grant, if it is ours, for this audience, and current; InvalidToken otherwise."""
+    if len(token) > MAX_TOKEN_CHARS or not all(_canonical(part) for part in token.split(".")):
+        raise InvalidToken("not a JWT in its one encoding")
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, RecursionError):  # not even JSON a JWT could hold
         raise InvalidToken("not a JWT") from None
     if header.get("alg") != ALGORITHM or str(header.get("typ", "")).lower() not in (TOKEN_TYPE, "application/at+jwt"):
         raise InvalidToken("not an access token of this service (alg or typ)")
@@ -68,7 +87,7 @@ def verify(token: str, key_of: Callable[[str], str | None], issuer: str, audienc
         raise InvalidToken("expired") from None
     except jwt.InvalidAudienceError:
         raise InvalidToken("for another Tenant URL") from None
-    except jwt.PyJWTError as error:
+    except (jwt.PyJWTError, RecursionError) as error:
         raise InvalidToken(type(error).__name__) from None
     if claims["sub"] != claims["client_id"] or not isinstance(claims["scope"], str):
         raise InvalidToken("malformed claims")
