@@ -294,6 +294,21 @@ def test_management_actions_make_their_events(admin, events: Events) -> None:
     assert published[2]["key"]["revoked"] and "token" not in json.dumps(published)
 
 
+def test_oauth_clients_make_their_events_like_keys(admin, events: Events) -> None:
+    events.run()
+    events.published()
+    idp = admin("POST", "/admin/v1/idps", {"name": "Gallery"}).body["idp_id"]
+    client = admin("POST", f"/admin/v1/idps/{idp}/clients", {"name": "Entra", "privileges": ["users:write"]}).body
+    admin("DELETE", f"/admin/v1/idps/{idp}/clients/{client['client_id']}")
+    admin("DELETE", f"/admin/v1/idps/{idp}/clients/{client['client_id']}")  # again: no second event
+    events.run()
+    published = [e for e in events.published() if e["type"].startswith("client.")]
+    assert [e["type"] for e in published] == ["client.created", "client.revoked"]
+    assert published[0]["resource"] == {"type": "Client", "id": client["client_id"], "displayName": "Entra"}
+    assert published[0]["key"] == {"id": client["client_id"], "name": "Entra", "privileges": ["users:write"]}
+    assert client["client_secret"] not in json.dumps(published) and published[1]["key"]["revoked"]
+
+
 def test_an_idps_erasure_makes_no_event_per_item(admin, events: Events, call) -> None:
     idp = admin("POST", "/admin/v1/idps", {"name": "Doomed"}).body["idp_id"]
     token = admin("POST", f"/admin/v1/idps/{idp}/keys", {"name": "k", "privileges": ["users:write",

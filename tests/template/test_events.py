@@ -95,7 +95,8 @@ def test_the_schema_registry_holds_the_generated_schema(resources: dict[str, Any
     types = set(schema["properties"]["type"]["enum"])
     assert types == {"user.created", "user.updated", "user.deactivated", "user.reactivated", "user.deleted",
                      "group.created", "group.updated", "group.deleted", "group.member_added",
-                     "group.member_removed", "idp.created", "idp.deleted", "key.created", "key.revoked"}
+                     "group.member_removed", "idp.created", "idp.deleted", "key.created", "key.revoked",
+                     "client.created", "client.revoked"}
     # No reference the registry could not resolve.
     text = json.dumps(schema)
     assert "$defs" not in text

@@ -7,7 +7,8 @@
   exist: a membership written for a user or group deleted a moment later, and the memberships a deletion takes with
   it, make no event of their own (`user.deleted`/`group.deleted` say it).
 - An IdP: INSERT `idp.created`; active -> deleting `idp.deleted` (from then on it admits no request; its data is
-  erased after). A key: INSERT `key.created`; `revoked` set `key.revoked`.
+  erased after). A key: INSERT `key.created`; `revoked` set `key.revoked`; an OAuth client likewise
+  (`client.created`, `client.revoked`).
 - The removals of a deleted IdP's erasure make no events (`idp.deleted` said it); the changes from before it,
   however late they are handled, still do.
 - Anything else (guards, the feed, exports, locks, a key's last use) is no event.
@@ -23,7 +24,7 @@ from typing import Protocol
 from ..observability import changed_attributes
 from ..scim.representation import representation
 from ..scim.resource_types import GROUP, USER
-from ..store.stream import IDP, KEY, MEMBERSHIP, RESOURCE, Change, plain
+from ..store.stream import CLIENT, IDP, KEY, MEMBERSHIP, RESOURCE, Change, plain
 from .models import Event, EventKey, EventMember, EventResource
 
 # EventBridge takes 256 KB per entry, envelope included: an event's JSON stays under this, else its `data` is left
@@ -48,8 +49,8 @@ def event_of(change: Change, lookup: Lookup, tenant_url: Callable[[str], str]) -
         return _member_event(change, lookup)
     if change.kind == IDP:
         return _idp_event(change)
-    if change.kind == KEY:
-        return _key_event(change)
+    if change.kind in (KEY, CLIENT):
+        return _key_event(change, "key" if change.kind == KEY else "client")
     return None
 
 
@@ -123,16 +124,16 @@ def _idp_event(change: Change) -> Event | None:
     return None
 
 
-def _key_event(change: Change) -> Event | None:
+def _key_event(change: Change, kind: str) -> Event | None:
     new, old = change.new or {}, change.old or {}
     key = EventKey(id=change.item_id, name=new.get("name") or old.get("name"),
               privileges=list(new.get("privileges") or old.get("privileges") or []),
               expires_at=new.get("expires_at") or old.get("expires_at"), revoked=new.get("revoked"))
-    ref = EventResource(type="Key", id=change.item_id, displayName=key.name)
+    ref = EventResource(type="Key" if kind == "key" else "Client", id=change.item_id, displayName=key.name)
     if change.event_name == "INSERT":
-        return _base(change, "key.created", ref, key=key)
+        return _base(change, f"{kind}.created", ref, key=key)
     if change.event_name == "MODIFY" and new.get("revoked") and not old.get("revoked"):
-        return _base(change, "key.revoked", ref, key=key)
+        return _base(change, f"{kind}.revoked", ref, key=key)
     return None
 
 

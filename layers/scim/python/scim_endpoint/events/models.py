@@ -17,6 +17,7 @@ EVENT_TYPES = (
     "group.member_added", "group.member_removed",
     "idp.created", "idp.deleted",
     "key.created", "key.revoked",
+    "client.created", "client.revoked",
 )
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 # EventBridge's: what `source` says of every event of this service (rules select on it and on `detail-type`).
@@ -28,7 +29,7 @@ class EventResource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["User", "Group", "Idp", "Key"]
+    type: Literal["User", "Group", "Idp", "Key", "Client"]
     id: str
     externalId: str | None = None
     userName: str | None = None
@@ -47,6 +48,8 @@ class EventMember(BaseModel):
 
 
 class EventKey(BaseModel):
+    """An API key, or an OAuth client (for `client.*` events, `id` is the client id): never a token or a secret."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from ..observability import logger
 from ..store.registry import Busy as LockBusy
-from ..store.registry import IdpNotActive
+from ..store.registry import CLIENT_SK, IdpNotActive
 from ..tenants import (
     Idp, UnknownIdp, UnknownKey, now_text, parse_time, with_client, with_client_revoked, with_key, with_key_revoked,
     with_networks,
@@ -93,6 +93,8 @@ class Keys:
             return updated, (client, client_secret)
 
         client, client_secret = self._change(idp_id, added)
+        self._registry.put_key(idp_id, client.id, client.created, client.name, client.privileges, client.expires_at,
+                               kind=CLIENT_SK)
         return ClientCreated(**_client(client), idp_id=idp_id, tenant_url=self._services.tenant_url(idp_id),
                              token_endpoint=self._services.token_endpoint(), client_secret=client_secret)
 
@@ -113,7 +115,9 @@ class Keys:
             except UnknownKey:
                 raise NotFound(f"IdP {idp_id} has no client {client_id}.") from None
 
-        return Client(**_client(self._change(idp_id, revoked)))
+        client = self._change(idp_id, revoked)
+        self._registry.mark_key_revoked(idp_id, client.id, client.revoked, kind=CLIENT_SK)
+        return Client(**_client(client))
 
     def set_allowed_networks(self, idp_id: str, networks: list[str]) -> list[str]:
         def replaced(secret: Idp) -> tuple[Idp, Any]:

@@ -20,6 +20,7 @@ from .table import Table
 
 IDP_SK = "idp"
 KEY_SK = "key#"
+CLIENT_SK = "client#"  # an OAuth client's item: as a key's (what its events say of it)
 EXPORT_SK = "export#"
 LISTING = "IDPS"  # gsi1pk of every live IdP item
 ACTIVE, DELETING, DELETED = "active", "deleting", "deleted"
@@ -229,22 +230,23 @@ class DynamoRegistryStore:
     # -- keys: when each was last used -----------------------------------------------------------------------------
 
     def put_key(self, idp_id: str, key_id: str, created: str, name: str = "", privileges: tuple[str, ...] = (),
-                expires_at: str | None = None, revoked: str | None = None) -> None:
-        """The key's item (what its events say of it, and its last use): never its token or digest."""
+                expires_at: str | None = None, revoked: str | None = None, kind: str = KEY_SK) -> None:
+        """The key's item (what its events say of it, and its last use), or with `kind` CLIENT_SK an OAuth client's:
+        never its token, secret or digest."""
         fields = {"created": created, "name": name, "privileges": list(privileges)}
         fields.update({k: v for k, v in (("expires_at", expires_at), ("revoked", revoked)) if v})
         self._table.call("put_item", TableName=self._table.name,
-                         Item={**self._table.key(registry_pk(idp_id), KEY_SK + key_id),
+                         Item={**self._table.key(registry_pk(idp_id), kind + key_id),
                                **{k: self._table.serialize(v) for k, v in fields.items()}})
 
-    def mark_key_revoked(self, idp_id: str, key_id: str, when: str) -> None:
-        """Record the revocation in the key's item (the secret's is what requests are checked against): the event
-        `key.revoked` comes from this change. Kept as first recorded."""
+    def mark_key_revoked(self, idp_id: str, key_id: str, when: str, kind: str = KEY_SK) -> None:
+        """Record the revocation in the key's (or client's) item (the secret's is what requests are checked
+        against): the event `key.revoked` (`client.revoked`) comes from this change. Kept as first recorded."""
         from botocore.exceptions import ClientError
 
         try:
             self._table.call(
-                "update_item", TableName=self._table.name, Key=self._table.key(registry_pk(idp_id), KEY_SK + key_id),
+                "update_item", TableName=self._table.name, Key=self._table.key(registry_pk(idp_id), kind + key_id),
                 UpdateExpression="SET revoked = :when",
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revoked)",
                 ExpressionAttributeValues={":when": {"S": when}})

@@ -10,11 +10,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .registry import IDP_SK, KEY_SK
+from .registry import CLIENT_SK, IDP_SK, KEY_SK
 from .resources import GUARD_SK, Stored, _stored
 
 # What kind of item a change is about.
-RESOURCE, MEMBERSHIP, IDP, KEY = "resource", "membership", "idp", "key"
+RESOURCE, MEMBERSHIP, IDP, KEY, CLIENT = "resource", "membership", "idp", "key", "client"
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,11 @@ class Change:
     event_id: str  # the stream record's id: the same on every delivery of the record
     sequence: str  # the stream's sequence number (ordered per item)
     event_name: str  # INSERT, MODIFY, REMOVE
-    kind: str  # RESOURCE, MEMBERSHIP, IDP, KEY
+    kind: str  # RESOURCE, MEMBERSHIP, IDP, KEY, CLIENT
     idp_id: str
     written_at: float  # epoch seconds (the stream's approximate creation time)
     resource_type: str = ""  # "User" or "Group", for a RESOURCE
-    item_id: str = ""  # the resource's id; for a MEMBERSHIP the user id; for a KEY the key id
+    item_id: str = ""  # the resource's id; for a MEMBERSHIP the user id; for a KEY (CLIENT) the key (client) id
     group_id: str = ""  # for a MEMBERSHIP
     old: dict | None = None  # the item before (deserialized), None for an INSERT
     new: dict | None = None  # after, None for a REMOVE
@@ -68,6 +68,8 @@ def change_of(record: dict) -> Change | None:
         return Change(kind=IDP, item_id=parts[1], **base)
     if len(parts) == 3 and kind == "Idp" and sk.startswith(KEY_SK):
         return Change(kind=KEY, item_id=sk[len(KEY_SK):], **base)
+    if len(parts) == 3 and kind == "Idp" and sk.startswith(CLIENT_SK):
+        return Change(kind=CLIENT, item_id=sk[len(CLIENT_SK):], **base)
     return None
 
 
