@@ -166,6 +166,19 @@ class Tenant(NamedTuple):
 
 
 @pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No AWS configuration or target of the developer's shell: only what the test sets (for scim-admin, which
+    finds its target and credentials there)."""
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name.startswith("SCIM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return monkeypatch
+
+
+@pytest.fixture
 def directory(aws: None):
     """The admin side, through the management use cases (what the management API and `scim-admin` do)."""
     from tests.support import ManagementDirectory

@@ -6,7 +6,6 @@ tests/smoke/test_scim_admin.py."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,18 +19,6 @@ from botocore.stub import Stubber
 from devtools import activity, admin
 
 API = "https://abc123.execute-api.eu-west-1.amazonaws.com/dev"
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No AWS configuration or target of the developer's shell: only what the test sets."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.startswith("SCIM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return monkeypatch
 
 
 @pytest.fixture

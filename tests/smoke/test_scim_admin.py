@@ -82,18 +82,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No AWS configuration or target of the developer's shell: only what the test sets."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.startswith("SCIM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return monkeypatch
-
-
-@pytest.fixture
 def scim_admin(server: Server, clean_env, capsys: pytest.CaptureFixture):
     """`scim-admin --local <the server's port> <args>` in-process; `target=None` for no target option."""
 

@@ -900,15 +900,17 @@ def test_dashboard_url_is_an_output(template: dict[str, Any]) -> None:
 
 
 def test_the_provisioning_activity_has_a_saved_query(resources: dict[str, Any]) -> None:
-    """The same trail `scim-admin activity` reads (devtools.activity), for every tenant, in the console."""
-    from devtools import activity
+    """The same trail the management API's activity reads (scim_endpoint.management.activity), for every tenant, in
+    the console."""
+    from scim_endpoint.management import activity
 
     (saved,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::QueryDefinition"
                 and r["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}/Provisioning activity"}]
     text = saved["QueryString"]
     narrowed = activity.query("some-idp", 100)
-    assert text.split("|")[1].strip() in narrowed  # the same filter, before the IdP is added to it
-    assert all(field in text for field in activity.FIELDS if field != "timestamp")
+    # The same filter of SCIM changes, which the IdP's query narrows (and joins the management actions to).
+    assert text.split("|")[1].strip().removeprefix("filter ") in narrowed
+    assert all(field in text for field in activity.SCIM_FIELDS)
     assert saved["LogGroupNames"] == [{"Ref": "UsersLogGroup"}, {"Ref": "GroupsLogGroup"}]
 
 

@@ -1,4 +1,5 @@
-"""The provisioning activity trail read from the functions' log lines (devtools.activity)."""
+"""The provisioning activity trail read from the functions' log lines (scim_endpoint.management.activity, read from
+CloudWatch by scim_endpoint.activity_log) and shown one line per record (devtools.activity)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from devtools import activity
+from scim_endpoint import activity_log
+from scim_endpoint.management import activity as records_of
 from scim_endpoint.observability import changed_attributes
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -32,11 +35,11 @@ def test_only_one_idps_changes_newest_first() -> None:
         handled("a", "PATCH", "/Groups/{id}", 204, resource_type="Group", resource_id="g1", members_added=3,
                 members_removed=1),
     ]
-    records = activity.from_lines(lines, "a", limit=10)
+    records = records_of.from_lines(lines, "a", limit=10)
     assert [r["status"] for r in records] == [204, 409, 201]
-    assert all(set(r) <= set(activity.FIELDS) for r in records)
-    assert activity.from_lines(lines, "a", limit=2) == records[:2]
-    assert [r["resource_id"] for r in activity.from_lines(lines, "b", limit=10)] == ["u9"]
+    assert all(set(r) <= {"timestamp", "kind", *records_of.SCIM_FIELDS} for r in records)
+    assert records_of.from_lines(lines, "a", limit=2) == records[:2]
+    assert [r["resource_id"] for r in records_of.from_lines(lines, "b", limit=10)] == ["u9"]
     text = [activity.line(r) for r in records]
     assert "members +3 -1" in text[0] and "409 uniqueness" in text[1] and "[userName]" in text[2]
 
@@ -51,19 +54,21 @@ def test_changed_attributes_names_what_differs_never_values() -> None:
 
 
 def test_the_cloudwatch_query_is_narrowed_to_the_idp() -> None:
-    text = activity.query("contoso-1", 20)
+    text = records_of.query("contoso-1", 20)
     assert 'idp_id = "contoso-1"' in text and text.endswith("limit 20")
     with pytest.raises(ValueError):
-        activity.query('x" or idp_id != "', 20)  # nothing but an IdP id reaches the query
+        records_of.query('x" or idp_id != "', 20)  # nothing but an IdP id reaches the query
 
 
 def test_read_from_cloudwatch_logs_insights() -> None:
     logs = boto3.client("logs", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
-    row = [{"field": "@ptr", "value": "p"}, {"field": "operation", "value": "POST /Users"},
+    row = [{"field": "@ptr", "value": "p"}, {"field": "message", "value": "request handled"},
+           {"field": "http_method", "value": "POST"}, {"field": "operation", "value": "POST /Users"},
            {"field": "status", "value": "201"}, {"field": "resource_id", "value": "u1"}]
     with Stubber(logs) as stub:
         stub.add_response("start_query", {"queryId": "q1"})
         stub.add_response("get_query_results", {"status": "Running", "results": []}, {"queryId": "q1"})
         stub.add_response("get_query_results", {"status": "Complete", "results": [row]}, {"queryId": "q1"})
-        records = activity.from_cloudwatch(logs, ["/aws/lambda/s/users"], "contoso", hours=1, limit=5)
-    assert records == [{"operation": "POST /Users", "status": "201", "resource_id": "u1"}]
+        records = activity_log.LogsInsights(logs, ["/aws/lambda/s/users"]).records("contoso", hours=1, limit=5)
+    assert records == [{"timestamp": "", "kind": "scim", "operation": "POST /Users", "resource_id": "u1",
+                        "status": 201}]
