@@ -1,23 +1,26 @@
-"""The management API (/admin/v1), for the SaaS product's backend: IdPs, their API keys, their data's export and
-erasure, their activity. Authorized by AWS IAM (SigV4) at API Gateway; every request is audited (admin_api.py).
+"""The management API (/admin/v1), for the SaaS product's backend: IdPs, their API keys and OAuth clients, their schema
+extensions, their data's export and erasure, their activity and change events. Authorized by AWS IAM (SigV4) at API Gateway; every request is audited (admin_api.py).
 
 Request and response bodies are the pydantic models of `scim_endpoint.management.models`, which validate them and
 make the OpenAPI document (docs/management-api.openapi.json; `make openapi` writes it again).
 """
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from scim_endpoint import admin_api
+from scim_endpoint.scim.extensions import ExtensionDeclaration
 from scim_endpoint.management import export, feed, services
+from scim_endpoint.management.extensions import Extensions
 from scim_endpoint.management.idps import Idps
 from scim_endpoint.management.keys import Keys
 from scim_endpoint.management.models import (
     MAX_PAGE, Activity, Client, ClientCreate, ClientCreated, ClientList, ErrorBody, EventPage, Export, ExportStarted,
     Idp, IdpCreate, IdpPage, IdpUpdate, Key,
-    KeyCreate, KeyCreated, KeyList,
+    KeyCreate, KeyCreated, KeyList, ExtensionList,
 )
 
 app = admin_api.create_app()
@@ -149,6 +152,38 @@ def get_events(idp: str, after: Annotated[str | None, Query(max_length=512)] = N
     # The cursor is there on every page (null only before the IdP has any event); events as they were published.
     return admin_api.json_response({"events": [e.model_dump(exclude_none=True) for e in result.events],
                                     "next": result.next})
+
+
+@app.get("/admin/v1/idps/<idp>/extensions",
+         responses=responses(200, ExtensionList, "The IdP's schema extensions (custom attributes), as declared"))
+def list_extensions(idp: str):
+    return admin_api.json_response({"extensions": Extensions(services()).list(idp)})
+
+
+# The resolver captures a URN from the path as sent (API Gateway keeps it percent-encoded): decoded before use.
+@app.get("/admin/v1/idps/<idp>/extensions/<schema>",
+         responses=responses(200, ExtensionDeclaration, "The extension, as declared"))
+def get_extension(idp: str, schema: str):
+    return admin_api.json_response(Extensions(services()).get(idp, unquote(schema)))
+
+
+@app.put("/admin/v1/idps/<idp>/extensions/<schema>",
+         responses=responses(200, ExtensionDeclaration, "The extension, as now declared (201 when created); 409 when "
+                                                        "the change drops values stored resources hold, unless forced"))
+def set_extension(idp: str, schema: str, body: Annotated[ExtensionDeclaration, Body()],
+                  force: Annotated[bool, Query(description="Drop the values of removed or retyped attributes that "
+                                                           "stored resources hold")] = False):
+    declared, created = Extensions(services()).set(idp, unquote(schema), body, force)
+    return admin_api.json_response(declared, status=201 if created else 200)
+
+
+@app.delete("/admin/v1/idps/<idp>/extensions/<schema>",
+            responses={204: {"description": "Deleted; 409 while stored resources hold its values, unless forced"},
+                       **ERRORS})
+def delete_extension(idp: str, schema: str,
+                     force: Annotated[bool, Query(description="Drop the values stored resources hold")] = False):
+    Extensions(services()).delete(idp, unquote(schema), force)
+    return Response(status_code=204)
 
 
 lambda_handler = admin_api.lambda_handler_for(app)

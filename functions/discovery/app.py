@@ -20,23 +20,23 @@ def service_provider_config(scope: Scope):
 
 @app.get("/ResourceTypes")
 def resource_types(scope: Scope):
-    return api.scim_response(discovery.list_resource_types(scope.tenant_url))
+    return api.scim_response(discovery.list_resource_types(scope.types, scope.tenant_url))
 
 
 @app.get("/ResourceTypes/<id>")
 def resource_type(id: str, scope: Scope):
     # The resolver captures ids from the path as sent (API Gateway keeps it percent-encoded): decode them.
-    return api.scim_response(discovery.get_resource_type(unquote(id), scope.tenant_url))
+    return api.scim_response(discovery.get_resource_type(scope.types, unquote(id), scope.tenant_url))
 
 
 @app.get("/Schemas")
 def schemas(scope: Scope):
-    return api.scim_response(discovery.list_schemas(scope.tenant_url))
+    return api.scim_response(discovery.list_schemas(scope.types, scope.tenant_url))
 
 
 @app.get("/Schemas/<id>")
 def schema(id: str, scope: Scope):
-    return api.scim_response(discovery.get_schema(unquote(id), scope.tenant_url))
+    return api.scim_response(discovery.get_schema(scope.types, unquote(id), scope.tenant_url))
 
 
 lambda_handler = api.lambda_handler_for(app)

@@ -78,12 +78,20 @@ def _any_case(texts: tuple[str, ...]) -> st.SearchStrategy[str]:
     return st.sampled_from(texts).flatmap(recased)
 
 
+
+@cache
+def schema_definitions(urn: str) -> dict[str, dict]:
+    """A schema's attributes in their RFC 7643 §7 form, by lower-cased name (made once: `typed_values` keys its
+    cache by the definitions' ids)."""
+    return {a.name.lower(): a.to_scim() for a in schemas.SCHEMAS[urn].attributes}
+
+
 # --- attribute names ----------------------------------------------------------------------------------------------
 
 
 def _names(urn: str) -> tuple[list[str], list[str]]:
     """(attribute names, "attr.sub" names) of a schema."""
-    definitions = schemas.attribute_definitions(urn).values()
+    definitions = schema_definitions(urn).values()
     return [d["name"] for d in definitions], [
         f"{d['name']}.{s['name']}" for d in definitions for s in d.get("subAttributes", [])]
 
@@ -172,10 +180,10 @@ def values_for(kind: str) -> st.SearchStrategy[Any]:
 def _definitions(kind: str) -> list[tuple[str, dict]]:
     """(name as a body may write it, definition) of every attribute a resource of this kind may carry."""
     if kind == "user":
-        core = [(d["name"], d) for d in schemas.attribute_definitions(CORE_USER).values()]
-        enterprise = [(d["name"], d) for d in schemas.attribute_definitions(ENTERPRISE).values()]
+        core = [(d["name"], d) for d in schema_definitions(CORE_USER).values()]
+        enterprise = [(d["name"], d) for d in schema_definitions(ENTERPRISE).values()]
         return core + enterprise  # Entra sends enterprise attributes at the top level too
-    return [(d["name"], d) for d in schemas.attribute_definitions(CORE_GROUP).values()]
+    return [(d["name"], d) for d in schema_definitions(CORE_GROUP).values()]
 
 
 _TYPED: dict[tuple[int, bool], st.SearchStrategy[Any]] = {}
@@ -222,7 +230,7 @@ def resources(draw: st.DrawFn, kind: str) -> dict:
              "zoe\u0308.dupont@CONTOSO.com"])))
     if kind == "user" and draw(st.integers(0, 3)) == 0:
         extension = {name: draw(typed_values(d)) for name, d in draw(st.lists(st.sampled_from(
-            [(d["name"], d) for d in schemas.attribute_definitions(ENTERPRISE).values()]), max_size=3))}
+            [(d["name"], d) for d in schema_definitions(ENTERPRISE).values()]), max_size=3))}
         body[draw(any_case([ENTERPRISE]))] = extension
     if draw(st.integers(0, 5)) == 0:
         body[draw(attribute_names(kind))] = draw(values_for(kind))  # anything, by any name

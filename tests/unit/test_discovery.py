@@ -11,7 +11,9 @@ import pytest
 
 from scim_endpoint.scim import discovery, paging
 from scim_endpoint.scim.errors import NotFound
-from scim_endpoint.scim.schemas import ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
+from scim_endpoint.scim import schemas
+from scim_endpoint.scim.resource_types import CORE
+from scim_endpoint.scim.schemas import ENTERPRISE_USER, GROUP, USER
 from tests.support import nones
 
 BASE = "https://api.example.com/dev/v1/scim/0f8d6c1e-idp"
@@ -22,13 +24,13 @@ SERVICE_PROVIDER_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:ServiceProvider
 
 OUTPUTS: dict[str, Callable[[], dict[str, Any]]] = {
     "ServiceProviderConfig": lambda: discovery.service_provider_config(BASE),
-    "ResourceTypes": lambda: discovery.list_resource_types(BASE),
-    "ResourceTypes/User": lambda: discovery.get_resource_type("User", BASE),
-    "ResourceTypes/Group": lambda: discovery.get_resource_type("Group", BASE),
-    "Schemas": lambda: discovery.list_schemas(BASE),
-    "Schemas/User": lambda: discovery.get_schema(USER, BASE),
-    "Schemas/EnterpriseUser": lambda: discovery.get_schema(ENTERPRISE_USER, BASE),
-    "Schemas/Group": lambda: discovery.get_schema(GROUP, BASE),
+    "ResourceTypes": lambda: discovery.list_resource_types(CORE, BASE),
+    "ResourceTypes/User": lambda: discovery.get_resource_type(CORE, "User", BASE),
+    "ResourceTypes/Group": lambda: discovery.get_resource_type(CORE, "Group", BASE),
+    "Schemas": lambda: discovery.list_schemas(CORE, BASE),
+    "Schemas/User": lambda: discovery.get_schema(CORE, USER, BASE),
+    "Schemas/EnterpriseUser": lambda: discovery.get_schema(CORE, ENTERPRISE_USER, BASE),
+    "Schemas/Group": lambda: discovery.get_schema(CORE, GROUP, BASE),
 }
 
 
@@ -73,29 +75,29 @@ def test_each_call_returns_independent_data(name: str) -> None:
 
 
 def test_mutating_outputs_leaves_the_schema_constants_alone() -> None:
-    before = copy.deepcopy([USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA])
-    for resource in discovery.list_schemas(BASE)["Resources"]:
+    before = [schema.to_scim() for schema in schemas.SCHEMAS.values()]
+    for resource in discovery.list_schemas(CORE, BASE)["Resources"]:
         for attribute in resource["attributes"]:
             attribute["required"] = "changed"
             for sub in attribute.get("subAttributes", []):
                 sub.clear()
-    attributes = discovery.get_schema(USER, BASE)["attributes"]
+    attributes = discovery.get_schema(CORE, USER, BASE)["attributes"]
     emails = next(attribute for attribute in attributes if attribute["name"] == "emails")
     emails["subAttributes"][2]["canonicalValues"].append("changed")
-    assert [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA] == before
+    assert [schema.to_scim() for schema in schemas.SCHEMAS.values()] == before
 
 
 @pytest.mark.parametrize("base", [BASE, BASE + "/"])
 def test_locations_are_built_from_the_base_url(base: str) -> None:
     assert discovery.service_provider_config(base)["meta"]["location"] == f"{BASE}/ServiceProviderConfig"
-    assert discovery.get_resource_type("Group", base)["meta"]["location"] == f"{BASE}/ResourceTypes/Group"
-    assert discovery.get_schema(GROUP, base)["meta"]["location"] == f"{BASE}/Schemas/{GROUP}"
+    assert discovery.get_resource_type(CORE, "Group", base)["meta"]["location"] == f"{BASE}/ResourceTypes/Group"
+    assert discovery.get_schema(CORE, GROUP, base)["meta"]["location"] == f"{BASE}/Schemas/{GROUP}"
 
 
 def test_locations_follow_the_tenant() -> None:
     other = "https://scim.example.org/prod/v1/scim/another-idp"
-    assert discovery.list_resource_types(other)["Resources"][0]["meta"]["location"] == f"{other}/ResourceTypes/User"
-    assert discovery.list_schemas(other)["Resources"][0]["meta"]["location"] == f"{other}/Schemas/{USER}"
+    assert discovery.list_resource_types(CORE, other)["Resources"][0]["meta"]["location"] == f"{other}/ResourceTypes/User"
+    assert discovery.list_schemas(CORE, other)["Resources"][0]["meta"]["location"] == f"{other}/Schemas/{USER}"
 
 
 # --- ServiceProviderConfig (RFC 7643 §5) -------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def test_authentication_schemes_are_the_api_key_and_oauth_with_its_token_endpoin
 
 
 def test_list_resource_types_is_a_list_response() -> None:
-    response = discovery.list_resource_types(BASE)
+    response = discovery.list_resource_types(CORE, BASE)
     assert response["schemas"] == [LIST_RESPONSE]
     assert (response["totalResults"], response["startIndex"], response["itemsPerPage"]) == (2, 1, 2)
     # User first: the reference Postman collection reads Resources[0].endpoint as "/Users".
@@ -140,7 +142,7 @@ def test_list_resource_types_is_a_list_response() -> None:
 
 
 def test_user_resource_type() -> None:
-    assert discovery.get_resource_type("User", BASE) == {
+    assert discovery.get_resource_type(CORE, "User", BASE) == {
         "schemas": [RESOURCE_TYPE],
         "id": "User",
         "name": "User",
@@ -153,7 +155,7 @@ def test_user_resource_type() -> None:
 
 
 def test_group_resource_type() -> None:
-    assert discovery.get_resource_type("Group", BASE) == {
+    assert discovery.get_resource_type(CORE, "Group", BASE) == {
         "schemas": [RESOURCE_TYPE],
         "id": "Group",
         "name": "Group",
@@ -165,13 +167,13 @@ def test_group_resource_type() -> None:
 
 
 def test_listed_resource_types_equal_the_single_ones() -> None:
-    for resource in discovery.list_resource_types(BASE)["Resources"]:
-        assert discovery.get_resource_type(resource["id"], BASE) == resource
+    for resource in discovery.list_resource_types(CORE, BASE)["Resources"]:
+        assert discovery.get_resource_type(CORE, resource["id"], BASE) == resource
 
 
 @pytest.mark.parametrize("asked, canonical", [("user", "User"), ("USER", "User"), ("gRoUp", "Group")])
 def test_resource_type_id_matches_ignoring_case(asked: str, canonical: str) -> None:
-    resource_type = discovery.get_resource_type(asked, BASE)
+    resource_type = discovery.get_resource_type(CORE, asked, BASE)
     assert resource_type["id"] == canonical
     assert resource_type["meta"]["location"] == f"{BASE}/ResourceTypes/{canonical}"
 
@@ -179,7 +181,7 @@ def test_resource_type_id_matches_ignoring_case(asked: str, canonical: str) -> N
 @pytest.mark.parametrize("unknown", ["Users", "Device", "", "User "])
 def test_unknown_resource_type_is_not_found(unknown: str) -> None:
     with pytest.raises(NotFound) as raised:
-        discovery.get_resource_type(unknown, BASE)
+        discovery.get_resource_type(CORE, unknown, BASE)
     assert raised.value.status == 404
     body = raised.value.to_body()
     assert body["status"] == "404"
@@ -187,10 +189,10 @@ def test_unknown_resource_type_is_not_found(unknown: str) -> None:
 
 
 def test_resource_types_reference_served_schemas() -> None:
-    served = {resource["id"] for resource in discovery.list_schemas(BASE)["Resources"]}
-    for resource_type in discovery.list_resource_types(BASE)["Resources"]:
+    served = {resource["id"] for resource in discovery.list_schemas(CORE, BASE)["Resources"]}
+    for resource_type in discovery.list_resource_types(CORE, BASE)["Resources"]:
         assert resource_type["schema"] in served
-        discovery.get_schema(resource_type["schema"], BASE)
+        discovery.get_schema(CORE, resource_type["schema"], BASE)
         for extension in resource_type.get("schemaExtensions", []):
             assert extension["schema"] in served
             assert isinstance(extension["required"], bool)
@@ -200,29 +202,29 @@ def test_resource_types_reference_served_schemas() -> None:
 
 
 def test_list_schemas_is_a_list_response_of_all_three() -> None:
-    response = discovery.list_schemas(BASE)
+    response = discovery.list_schemas(CORE, BASE)
     assert response["schemas"] == [LIST_RESPONSE]
     assert (response["totalResults"], response["startIndex"], response["itemsPerPage"]) == (3, 1, 3)
     assert [resource["id"] for resource in response["Resources"]] == [USER, ENTERPRISE_USER, GROUP]
 
 
 @pytest.mark.parametrize(
-    "constant", [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA], ids=["User", "EnterpriseUser", "Group"]
+    "constant", [schema.to_scim() for schema in schemas.SCHEMAS.values()], ids=["User", "EnterpriseUser", "Group"]
 )
 def test_schema_representation(constant: dict[str, Any]) -> None:
-    schema = discovery.get_schema(constant["id"], BASE)
+    schema = discovery.get_schema(CORE, constant["id"], BASE)
     assert schema["schemas"] == [SCHEMA]
     assert schema["meta"] == {"resourceType": "Schema", "location": f"{BASE}/Schemas/{constant['id']}"}
     assert {key: value for key, value in schema.items() if key not in ("schemas", "meta")} == constant
 
 
 def test_listed_schemas_equal_the_single_ones() -> None:
-    for resource in discovery.list_schemas(BASE)["Resources"]:
-        assert discovery.get_schema(resource["id"], BASE) == resource
+    for resource in discovery.list_schemas(CORE, BASE)["Resources"]:
+        assert discovery.get_schema(CORE, resource["id"], BASE) == resource
 
 
 def test_schema_id_matches_ignoring_case() -> None:
-    schema = discovery.get_schema(ENTERPRISE_USER.upper(), BASE)
+    schema = discovery.get_schema(CORE, ENTERPRISE_USER.upper(), BASE)
     assert schema["id"] == ENTERPRISE_USER
     assert schema["meta"]["location"] == f"{BASE}/Schemas/{ENTERPRISE_USER}"
 
@@ -238,7 +240,7 @@ def test_schema_id_matches_ignoring_case() -> None:
 )
 def test_unknown_schema_is_not_found(unknown: str) -> None:
     with pytest.raises(NotFound) as raised:
-        discovery.get_schema(unknown, BASE)
+        discovery.get_schema(CORE, unknown, BASE)
     assert raised.value.status == 404
     assert raised.value.to_body()["status"] == "404"
     assert f"'{unknown}'" in raised.value.detail

@@ -1,4 +1,4 @@
-"""The schema definitions (RFC 7643 §7, §8.7.1) and `attribute_definitions`."""
+"""The schema definitions (RFC 7643 §7, §8.7.1), typed, and their RFC 7643 §7 form."""
 
 from __future__ import annotations
 
@@ -8,17 +8,15 @@ from typing import Any
 
 import pytest
 
-from scim_endpoint.scim import schemas
-from scim_endpoint.scim.schemas import (
-    ENTERPRISE_USER,
-    ENTERPRISE_USER_SCHEMA,
-    GROUP,
-    GROUP_SCHEMA,
-    USER,
-    USER_SCHEMA,
-    attribute_definitions,
-)
+from scim_endpoint.scim import definitions as schemas
+from scim_endpoint.scim import schemas as typed
+from scim_endpoint.scim.definitions import Attribute
+from scim_endpoint.scim.schemas import ENTERPRISE_USER, GROUP, USER
 from tests.support import nones
+
+# Their RFC 7643 §7 form, as /Schemas serves them.
+USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA = (
+    typed.USER_SCHEMA.to_scim(), typed.ENTERPRISE_USER_SCHEMA.to_scim(), typed.GROUP_SCHEMA.to_scim())
 
 ALL_SCHEMAS = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA]
 
@@ -340,38 +338,43 @@ def test_group_members_hold_users() -> None:
     assert find(GROUP_SCHEMA, "members.value")["caseExact"] is True
 
 
-# --- attribute_definitions ---------------------------------------------------------------------------------------
+# --- typed lookups ------------------------------------------------------------------------------------------------
 
 
-def test_attribute_definitions_keys_are_lower_cased_names() -> None:
-    definitions = attribute_definitions(USER)
-    assert set(definitions) == {attribute["name"].lower() for attribute in USER_SCHEMA["attributes"]}
-    assert definitions["username"] is find(USER_SCHEMA, "userName")
-    assert definitions["x509certificates"]["name"] == "x509Certificates"
-    assert definitions["password"]["mutability"] == "writeOnly"
+def test_a_schema_finds_its_attributes_by_name_in_any_case() -> None:
+    assert typed.USER_SCHEMA.attribute("USERNAME") is typed.USER_SCHEMA.attributes[0]
+    assert typed.USER_SCHEMA.attribute("x509certificates").name == "x509Certificates"
+    assert typed.USER_SCHEMA.attribute("password").mutability == "writeOnly"
+    assert typed.USER_SCHEMA.attribute("costCenter") is None
+    assert {a.name.lower() for a in typed.ENTERPRISE_USER_SCHEMA.attributes} == {
+        "employeenumber", "costcenter", "organization", "division", "department", "manager"}
+    assert {a.name for a in typed.GROUP_SCHEMA.attributes} == {"displayName", "members"}
 
 
-def test_attribute_definitions_for_each_schema() -> None:
-    assert set(attribute_definitions(ENTERPRISE_USER)) == {
-        "employeenumber",
-        "costcenter",
-        "organization",
-        "division",
-        "department",
-        "manager",
-    }
-    assert set(attribute_definitions(GROUP)) == {"displayname", "members"}
+def test_an_attribute_finds_its_sub_attributes_by_name_in_any_case() -> None:
+    emails = typed.USER_SCHEMA.attribute("emails")
+    assert emails.sub("VALUE").name == "value" and emails.sub("nope") is None
+    assert typed.USER_SCHEMA.attribute("userName").sub("value") is None
 
 
-def test_attribute_definitions_match_the_urn_ignoring_case() -> None:
-    assert attribute_definitions(USER.upper()) == attribute_definitions(USER)
+def test_definitions_are_frozen_and_shared() -> None:
+    with pytest.raises(AttributeError):
+        typed.USER_SCHEMA.attribute("userName").required = False  # type: ignore[misc]
+    assert typed.USER_SCHEMA.attribute("emails").single().multi_valued is False
+    assert typed.USER_SCHEMA.attribute("emails").multi_valued is True
 
 
-def test_attribute_definitions_rejects_an_unknown_urn() -> None:
-    with pytest.raises(KeyError):
-        attribute_definitions("urn:ietf:params:scim:schemas:core:2.0:Device")
+def test_entra_quirks_are_declared_not_found_by_name() -> None:
+    manager = typed.ENTERPRISE_USER_SCHEMA.attribute("manager")
+    assert manager.dialect.single_reference is True
+    others = [a for s in typed.SCHEMAS.values() for a in s.attributes if a is not manager]
+    assert not any(a.dialect.single_reference for a in others)
+    # A quirk is no characteristic: it is not served, and two definitions differing only by it are equal.
+    assert "dialect" not in json.dumps(manager.to_scim())
+    assert Attribute("x", "x") == Attribute("x", "x", dialect=manager.dialect)
 
 
-def test_attribute_definitions_returns_a_fresh_mapping() -> None:
-    attribute_definitions(USER).clear()
-    assert "username" in attribute_definitions(USER)
+def test_case_exact_defaults_as_rfc_7643_says() -> None:
+    assert Attribute("r", "r", type="reference").case_exact is True
+    assert Attribute("b", "b", type="binary").case_exact is True
+    assert Attribute("s", "s").case_exact is False

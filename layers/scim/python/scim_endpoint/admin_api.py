@@ -45,6 +45,10 @@ ACTIONS = {
     ("GET", "/admin/v1/idps/{idp}/exports/{export_id}"): "export.read",
     ("GET", "/admin/v1/idps/{idp}/activity"): "activity.read",
     ("GET", "/admin/v1/idps/{idp}/events"): "events.read",
+    ("GET", "/admin/v1/idps/{idp}/extensions"): "extension.list",
+    ("GET", "/admin/v1/idps/{idp}/extensions/{schema}"): "extension.read",
+    ("PUT", "/admin/v1/idps/{idp}/extensions/{schema}"): "extension.set",
+    ("DELETE", "/admin/v1/idps/{idp}/extensions/{schema}"): "extension.delete",
 }
 
 

@@ -38,7 +38,7 @@ from .scim.representation import etag
 from .scim.validation import check_text, parse_json
 from .scope import Projection, RequestScope, is_idp_id
 from .management.access import admit_access_token, admit_request
-from .tenants import KeyStoreUnavailable
+from .tenants import KeyStoreUnavailable, key_cache
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 # Every SCIM route lives under the Tenant URL: API Gateway's resource template, and the path prefix the resolver
@@ -70,7 +70,7 @@ def resource_response(scope: RequestScope, shown: Any, status: int = 200) -> Res
     headers = {"ETag": etag(shown.version)}
     if status == 201:
         headers["Location"] = shown.body["meta"]["location"]
-    body = project(shown.body, scope.projection.attributes, scope.projection.excluded)
+    body = project(shown.body, scope.projection.attributes, scope.projection.excluded, scope.types)
     return scim_response(body, status=status, headers=headers)
 
 
@@ -167,6 +167,7 @@ def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
             list_query=parse_list_query(parameters) if rule.lists else None,
             if_match=_header(event, "If-Match"),
             if_none_match=_header(event, "If-None-Match"),
+            types=key_cache().types(idp_id),
         )
     )
     return next_middleware(app)

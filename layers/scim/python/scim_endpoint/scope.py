@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .auth.privileges import Privilege
 from .scim.paging import ListQuery
+from .scim.resource_types import CORE, ResourceTypes
 
 # The one form an IdP id takes (the admin side refuses any other): 1-64 letters, digits, '-' or '_', starting with
 # a letter or digit. A path whose IdP segment is anything else names no IdP.
@@ -59,3 +60,5 @@ class RequestScope:
     list_query: ListQuery | None = None  # the query string's list parameters, on the routes that list
     if_match: str | None = None
     if_none_match: str | None = None
+    # The resource types as this IdP is served them: the core ones, with the extensions it declared.
+    types: ResourceTypes = CORE

@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from .auth import privileges as privilege_rules
 from .auth import tokens
 from .observability import logger
+from .scim import extensions as extension_rules
 from .scim.errors import Forbidden, ServiceUnavailable, Unauthorized
+from .scim.resource_types import ResourceTypes
 from .scope import Principal, is_idp_id
 
 # IdPs a container remembers, and IdP ids it remembers are unknown: apart, so that a flood of made-up ids can neither
@@ -93,13 +95,27 @@ class Idp(BaseModel):
     clients: dict[str, ApiKey] = {}
     # The source networks (CIDR) requests to this IdP must come from; empty: any (docs/security.md).
     allowed_networks: tuple[str, ...] = ()
+    # The IdP's own schema extensions (custom attributes), as declared (`scim.extensions`); in the same document as
+    # its keys, so a request reads them with its keys, and a change reaches every container as a key's does.
+    extensions: tuple[dict[str, Any], ...] = ()
     # Increased by every change; the registry records it (0: written before revisions were kept).
     revision: int = 0
+
+    @cached_property
+    def types(self) -> ResourceTypes:
+        """The resource types this IdP is served (its extensions compiled once per copy read)."""
+        return extension_rules.resource_types(self.extensions)
 
     @field_validator("allowed_networks")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         parse_networks(value)  # a secret edited by hand must still say exactly which networks
+        return value
+
+    @field_validator("extensions")
+    @classmethod
+    def _extensions(cls, value: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        extension_rules.resource_types(value)  # as for the networks: a secret edited by hand must still be served
         return value
 
 
@@ -238,6 +254,17 @@ class KeyCache:
         if found is None:
             raise Unauthorized()
         return found
+
+    def types(self, idp_id: str) -> ResourceTypes:
+        """The resource types the IdP is served, from the copy a request was just admitted with (no AWS call)."""
+        with self._lock:
+            cached = self._entries.get(idp_id)
+        if cached is not None:
+            return cached[1].types
+        found = self._idp(idp_id, "", None)  # forgotten since (a full cache): read again
+        if found is None:
+            raise Unauthorized()
+        return found[0].types
 
     def clear(self) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ from typing import Protocol
 from ..observability import changed_attributes
 from ..scim.representation import representation
 from ..scim.resource_types import GROUP, USER
-from ..store.stream import CLIENT, IDP, KEY, MEMBERSHIP, RESOURCE, Change, plain
+from ..store.stream import CLIENT, IDP, KEY, MEMBERSHIP, RESOURCE, Change
 from .models import Event, EventKey, EventMember, EventResource
 
 # EventBridge takes 256 KB per entry, envelope included: an event's JSON stays under this, else its `data` is left
@@ -71,8 +71,9 @@ def _resource_event(change: Change, tenant_url: Callable[[str], str]) -> Event |
     shown = {}
     for name, stored in (("old", old), ("new", new)):
         if stored is not None:
-            shown[name] = plain(representation(resource_type, stored.id, stored.attributes, stored.created,
-                                               stored.last_modified, stored.version, tenant_url(change.idp_id)))
+            shown[name] = representation(resource_type, stored.id, stored.attributes, stored.created,
+                                         stored.last_modified, stored.version, tenant_url(change.idp_id),
+                                         as_declared=False)
     current = shown.get("new") or shown.get("old") or {}
     ref = EventResource(type=resource_type.name, id=change.item_id, externalId=current.get("externalId"),
                         userName=current.get("userName") if kind == "user" else None,
@@ -81,7 +82,7 @@ def _resource_event(change: Change, tenant_url: Callable[[str], str]) -> Event |
         return _base(change, f"{kind}.created", ref, data=shown.get("new"))
     if change.event_name == "REMOVE":
         return _base(change, f"{kind}.deleted", ref, data=shown.get("old"))
-    names = changed_attributes(plain(old.attributes), plain(new.attributes)) if old and new else []
+    names = changed_attributes(old.attributes, new.attributes) if old and new else []
     if old and new and (old.password or None) != (new.password or None):
         names.append("password")  # that it changed; never the hash
     if not names:

@@ -25,8 +25,8 @@ from ..export_bucket import export_key
 from ..observability import logger
 from ..scim.listing import MAX_RESPONSE_BYTES, wire_size
 from ..scim.representation import representation
-from ..scim.resource_types import GROUP, USER
-from ..tenants import now_text
+from ..scim.resource_types import CORE, ResourceTypes
+from ..tenants import UnknownIdp, now_text
 from . import Services
 from .errors import InvalidRequest, NotFound
 from .models import Export, ExportCounts, ExportStarted
@@ -42,14 +42,15 @@ def lines(services: Services, idp_id: str, counts: dict[str, int]) -> Iterator[s
     """The IdP's export, line by line (read as it is written: one page of the table at a time)."""
     resources, memberships = services.store.resources, services.store.memberships
     tenant_url = services.tenant_url(idp_id)
-    for stored in resources.scan_tenant(idp_id, USER.name, unbounded=True):
+    types = _types(services, idp_id)
+    for stored in resources.scan_tenant(idp_id, types.user.name, unbounded=True):
         counts["users"] += 1
-        yield _line({"kind": "User", "resource": _shown(USER, stored, tenant_url)})
+        yield _line({"kind": "User", "resource": _shown(types.user, stored, tenant_url)})
     groups = []
-    for stored in resources.scan_tenant(idp_id, GROUP.name, unbounded=True):
+    for stored in resources.scan_tenant(idp_id, types.group.name, unbounded=True):
         counts["groups"] += 1
         groups.append(stored.id)
-        yield _line({"kind": "Group", "resource": _shown(GROUP, stored, tenant_url)})
+        yield _line({"kind": "Group", "resource": _shown(types.group, stored, tenant_url)})
     for group_id in groups:
         for member in memberships.members(idp_id, group_id, None):
             counts["memberships"] += 1
@@ -142,15 +143,15 @@ def too_large(idp_id: str) -> InvalidRequest:
 
 
 def _line(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_number) + "\n"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-def _number(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(type(value).__name__)
+def _types(services: Services, idp_id: str) -> ResourceTypes:
+    """The resource types the IdP is served: its resources as its SCIM clients read them, custom attributes too."""
+    try:
+        return services.directory.read(idp_id).types
+    except UnknownIdp:
+        return CORE
 
 
 def _shown(resource_type: Any, stored: Any, tenant_url: str) -> dict:

@@ -53,12 +53,12 @@ class Keys:
             raise InvalidRequest("expires_at is in the past: a key must be usable when it is created.")
         created = now_text()
         expires = now_text(parse_time(request.expires_at)) if request.expires_at else None
-        key, token = self._change(idp_id, lambda secret: _created(secret, request, expires, created))
+        key, token = self.change_secret(idp_id, lambda secret: _created(secret, request, expires, created))
         self._registry.put_key(idp_id, key.id, key.created, key.name, key.privileges, key.expires_at)
         return KeyCreated(**_public(key), idp_id=idp_id, tenant_url=self._services.tenant_url(idp_id), token=token)
 
     def list(self, idp_id: str) -> KeyList:
-        self._require(idp_id)
+        self.require(idp_id)
         try:
             secret = self._directory.read(idp_id)
         except UnknownIdp:
@@ -76,7 +76,7 @@ class Keys:
             except UnknownKey:
                 raise NotFound(f"IdP {idp_id} has no key {key_id}.") from None
 
-        key = self._change(idp_id, revoked)
+        key = self.change_secret(idp_id, revoked)
         self._registry.mark_key_revoked(idp_id, key.id, key.revoked)
         return Key(**_public(key), last_used_at=self._registry.key_uses(idp_id).get(key.id))
 
@@ -92,14 +92,14 @@ class Keys:
                                                          list(request.privileges), request.expires_at, created)
             return updated, (client, client_secret)
 
-        client, client_secret = self._change(idp_id, added)
+        client, client_secret = self.change_secret(idp_id, added)
         self._registry.put_key(idp_id, client.id, client.created, client.name, client.privileges, client.expires_at,
                                kind=CLIENT_SK)
         return ClientCreated(**_client(client), idp_id=idp_id, tenant_url=self._services.tenant_url(idp_id),
                              token_endpoint=self._services.token_endpoint(), client_secret=client_secret)
 
     def list_clients(self, idp_id: str) -> ClientList:
-        self._require(idp_id)
+        self.require(idp_id)
         try:
             secret = self._directory.read(idp_id)
         except UnknownIdp:
@@ -115,7 +115,7 @@ class Keys:
             except UnknownKey:
                 raise NotFound(f"IdP {idp_id} has no client {client_id}.") from None
 
-        client = self._change(idp_id, revoked)
+        client = self.change_secret(idp_id, revoked)
         self._registry.mark_key_revoked(idp_id, client.id, client.revoked, kind=CLIENT_SK)
         return Client(**_client(client))
 
@@ -127,15 +127,16 @@ class Keys:
                 raise InvalidRequest(str(error)) from None
             return updated, list(updated.allowed_networks)
 
-        networks = self._change(idp_id, replaced)
+        networks = self.change_secret(idp_id, replaced)
         # The registry's copy, for listings (the secret's list is what requests are checked against).
         self._registry.update(idp_id, {"allowed_networks": networks})
         return networks
 
     # -- one change of the secret, under the IdP's lock ---------------------------------------------------------------
 
-    def _change(self, idp_id: str, change: Callable[[Idp], tuple[Idp, T]]) -> T:
-        self._require(idp_id)
+    def change_secret(self, idp_id: str, change: Callable[[Idp], tuple[Idp, T]]) -> T:
+        """Apply `change` to the IdP's secret under its lock (keys, clients, allow-list, extensions: one document)."""
+        self.require(idp_id)
         owner = uuid.uuid4().hex
         record = self._lock(idp_id, owner)
         taken = time.monotonic()
@@ -193,7 +194,8 @@ class Keys:
                 raise Unavailable("The IdP's keys cannot be read at their latest revision yet; retry.")
             self._sleep(0.2)
 
-    def _require(self, idp_id: str) -> None:
+    def require(self, idp_id: str) -> None:
+        """NotFound, or Conflict while it is being deleted, for an IdP that is not active."""
         from .idps import Idps
 
         Idps(self._services).active(idp_id)

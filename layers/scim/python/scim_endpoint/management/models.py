@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..auth.privileges import ALL as ALL_PRIVILEGES
 from ..events.models import Event
+from ..scim.extensions import ExtensionDeclaration
 from ..scope import is_idp_id
 from ..tenants import MAX_ALLOWED_NETWORKS, now_text, parse_networks, parse_time
 
@@ -208,6 +209,12 @@ class EventPage(BaseModel):
     events: list[Event]
     next: str | None = Field(description="Pass as `after` for the events that follow (also when this page is "
                                          "empty); null only before the IdP has any event.")
+
+
+class ExtensionList(BaseModel):
+    """An IdP's schema extensions, each as declared (docs/extensions.md), in the order /Schemas lists them."""
+
+    extensions: list[ExtensionDeclaration]
 
 
 class ErrorDetail(BaseModel):

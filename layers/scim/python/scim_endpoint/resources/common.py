@@ -22,7 +22,9 @@ from ..scim.listing import fill_page, list_response
 from ..scim.paging import ListQuery
 from ..scim.projection import project
 from ..scim.representation import etag, etag_matches, representation
+from ..scim.extensions import conform
 from ..scim.resource_types import ResourceType, qualify_extensions
+from ..scim.validation import keep_immutable
 from ..scope import RequestScope
 from ..store import MemberWrites, Stored
 from ..store.interface import StoreInterface
@@ -120,12 +122,13 @@ def search(
         if query.start_index > total:
             return list_response([], total_results=total, start_index=query.start_index)
         candidates = matching(store, scope, resource_type, None)
-        return page(candidates, query, total=total, complete=complete)
-    return page(list(matching(store, scope, resource_type, query.filter, enrich)), query, complete=complete)
+        return page(scope, candidates, query, total=total, complete=complete)
+    return page(scope, list(matching(store, scope, resource_type, query.filter, enrich)), query, complete=complete)
 
 
 def page(
-    matches: Iterable[dict], query: ListQuery, total: int | None = None, complete: Enrich | None = None,
+    scope: RequestScope, matches: Iterable[dict], query: ListQuery, total: int | None = None,
+    complete: Enrich | None = None,
 ) -> dict:
     """The page of `matches` the query asks for (`total`: when `matches` is a stream read only up to the page),
     within the response byte budget."""
@@ -133,7 +136,7 @@ def page(
     def prepare(resource: dict) -> dict:
         if complete is not None:
             resource = complete(resource)
-        return project(resource, query.attributes, query.excluded_attributes)
+        return project(resource, query.attributes, query.excluded_attributes, scope.types)
 
     start = query.start_index - 1
     resources = fill_page(islice(matches, start, None), query.count, prepare) if query.count else []
@@ -141,21 +144,25 @@ def page(
     return list_response(resources, total_results=total_results, start_index=query.start_index)
 
 
-def _key_lookup(expr: scim_filter.Filter, resource_type: ResourceType) -> scim_filter.Compare | None:
+class _KeyLookup(scim_filter.Visitor):
     """An `eq` on `id` or a unique attribute that the whole filter requires, or None."""
-    if isinstance(expr, scim_filter.And):
-        return _key_lookup(expr.left, resource_type) or _key_lookup(expr.right, resource_type)
-    if (
-        isinstance(expr, scim_filter.Compare)
-        and expr.op == "eq"
-        and expr.path.sub_attr is None
-        and expr.path.schema is None
-        and expr.value is not None
-        and not isinstance(expr.value, bool)
-        and (expr.path.attr.lower() == "id" or resource_type.unique_attribute(expr.path.attr))
-    ):
-        return expr
-    return None
+
+    def __init__(self, resource_type: ResourceType):
+        self.resource_type = resource_type
+
+    def and_(self, node: scim_filter.And) -> scim_filter.Compare | None:
+        return self.visit(node.left) or self.visit(node.right)
+
+    def compare(self, node: scim_filter.Compare) -> scim_filter.Compare | None:
+        path = node.path
+        keyed = path.attr.lower() == "id" or self.resource_type.unique_attribute(path.attr) is not None
+        plain = path.sub_attr is None and path.schema is None
+        value = node.value is not None and not isinstance(node.value, bool)
+        return node if node.op == "eq" and keyed and plain and value else None
+
+
+def _key_lookup(expr: scim_filter.Filter, resource_type: ResourceType) -> scim_filter.Compare | None:
+    return _KeyLookup(resource_type).visit(expr)
 
 
 def _lookup(store: StoreInterface, idp_id: str, resource_type: ResourceType, expr: scim_filter.Compare) -> Stored | None:
@@ -199,6 +206,12 @@ def create(store: StoreInterface, scope: RequestScope, resource_type: ResourceTy
     retried(scope, f"the {resource_type.name.lower()}",
             lambda: store.resources.create(scope.idp_id, resource_type.name, stored, keys, members))
     return shown(scope, resource_type, stored)
+
+
+def replacing(resource_type: ResourceType, current: Stored, attributes: dict) -> dict:
+    """What a PUT of `attributes` makes of `current`: immutable values it leaves out are kept (one it changes is a
+    400, `validation.keep_immutable`)."""
+    return keep_immutable(resource_type, conform(resource_type, current.attributes), attributes, replacing=True)
 
 
 def changed(current: Stored, attributes: dict, password: str | None) -> Stored | None:

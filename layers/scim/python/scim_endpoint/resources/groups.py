@@ -47,14 +47,14 @@ class Groups:
 
     def create(self, scope: RequestScope, body: Any) -> Shown:
         members = _members_in(body)
-        attributes = normalize(GROUP, _without_members(body))
+        attributes = normalize(scope.types.group, _without_members(body))
         stored = common.new_resource(attributes)
-        keys = common.unique_keys(GROUP, stored.attributes)
+        keys = common.unique_keys(scope.types.group, stored.attributes)
         writes = MemberWrites(stored.id, members, [], group_checked=True)
         if fits(writes, also=self._store.resources.create_size(keys)):
             try:
                 retried(scope, "the group", lambda: self._store.resources.create(
-                    scope.idp_id, GROUP.name, stored, keys, writes if members else None))
+                    scope.idp_id, scope.types.group.name, stored, keys, writes if members else None))
             except UnknownMember as error:
                 raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
             count_member_changes(stored.id, members, [])
@@ -62,13 +62,14 @@ class Groups:
             # Too many members for one transaction: the group, then its members in steps; if they fail, nothing of
             # the group may stay (its member items go with it, by the stream's cleanup).
             self._memberships.check_users(scope, members)
-            retried(scope, "the group", lambda: self._store.resources.create(scope.idp_id, GROUP.name, stored, keys))
+            retried(scope, "the group",
+                    lambda: self._store.resources.create(scope.idp_id, scope.types.group.name, stored, keys))
             try:
                 self._memberships.write_steps(scope, stored.id, members, [], group_version=None)
             except Exception:
                 self._undo_create(scope, stored.id)
                 raise
-        created = common.shown(scope, GROUP, stored)
+        created = common.shown(scope, scope.types.group, stored)
         observability.count("GroupsCreated")
         observability.record_change("Group", created.body["id"], None, created.body)
         return self._with_members(scope, created) if members else created
@@ -76,7 +77,7 @@ class Groups:
     def get(self, scope: RequestScope, group_id: str) -> Shown:
         """A group; with its members (one Query) unless the projection leaves them out."""
         with_members = returns("members", scope.projection.attributes, scope.projection.excluded)
-        found = common.get(self._store, scope, GROUP, group_id, versioned=not with_members)
+        found = common.get(self._store, scope, scope.types.group, group_id, versioned=not with_members)
         if not with_members:
             return found
         return self._with_members(scope, found)
@@ -84,7 +85,7 @@ class Groups:
     def search(self, scope: RequestScope, query: ListQuery) -> dict:
         """A ListResponse of groups; each carries its members unless they are excluded (Entra always excludes them),
         read only for the groups that make the page."""
-        return common.search(self._store, scope, GROUP, query, enrich=self._enrich_for(scope, query.filter),
+        return common.search(self._store, scope, scope.types.group, query, enrich=self._enrich_for(scope, query.filter),
                              complete=self.completion(scope, query))
 
     def completion(self, scope: RequestScope, query: ListQuery) -> common.Enrich | None:
@@ -102,7 +103,7 @@ class Groups:
         return with_members
 
     def matching(self, scope: RequestScope, expr: Filter | None):
-        return common.matching(self._store, scope, GROUP, expr, self._enrich_for(scope, expr))
+        return common.matching(self._store, scope, scope.types.group, expr, self._enrich_for(scope, expr))
 
     def _enrich_for(self, scope: RequestScope, expr: Filter | None):
         """What a filter on members needs: the members it asks about, read for each candidate group (Entra's
@@ -114,13 +115,14 @@ class Groups:
     def replace(self, scope: RequestScope, group_id: str, body: Any) -> Shown:
         """PUT: the attributes and the member list become what was sent."""
         wanted = {member["value"]: member for member in _members_in(body)}
-        attributes = normalize(GROUP, _without_members(body))
+        attributes = normalize(scope.types.group, _without_members(body))
 
         def member_changes(current: Stored) -> tuple[list[dict], list[str]]:
             now = {m["value"]: m for m in self._memberships.members(scope, group_id, limit=None)}
             return [m for user_id, m in wanted.items() if now.get(user_id) != m], [u for u in now if u not in wanted]
 
-        replaced = _counted(self._change(scope, group_id, lambda current: attributes, member_changes))
+        replaced = _counted(self._change(
+            scope, group_id, lambda current: common.replacing(scope.types.group, current, attributes), member_changes))
         return self._with_members(scope, replaced)
 
     def patch(self, scope: RequestScope, group_id: str, body: Any) -> None:
@@ -129,7 +131,7 @@ class Groups:
         read and one conditional write, as for users. On members only (Entra's usual PATCH): no read, one transaction
         per 49 additions or 99 removals, each checking the group and the users it adds. Both: one read, then
         `_change`."""
-        attributes_patch, plan = membership.split(GROUP, body)
+        attributes_patch, plan = membership.split(scope.types.group, body)
         if not plan:
             _counted(self._change(scope, group_id, _patched(scope, attributes_patch), _no_member_changes))
             return
@@ -143,7 +145,7 @@ class Groups:
     def delete(self, scope: RequestScope, group_id: str) -> None:
         """The group and its guards go in one transaction: from then on it is gone for every reader. Its member items
         are deleted by the cleanup function, which the table's stream runs on the group's removal (docs/groups.md)."""
-        common.delete(self._store, scope, GROUP, group_id)
+        common.delete(self._store, scope, scope.types.group, group_id)
         observability.count("GroupsDeleted")
         observability.record_change("Group", group_id, None, None)
 
@@ -154,7 +156,7 @@ class Groups:
         adds, removes = plan.resolve(lambda: self._memberships.members(scope, group_id, limit=None))
         writes = MemberWrites(group_id, adds, removes)
         if not adds and not removes:
-            common.read(self._store, scope, GROUP, group_id)  # nothing to write, but the group must exist
+            common.read(self._store, scope, scope.types.group, group_id)  # nothing to write, but the group must exist
         elif fits(writes):
             retried(scope, "the group's members", lambda: self._memberships.write(scope, writes))
         else:
@@ -175,29 +177,29 @@ class Groups:
             return PreconditionFailed(detail)
 
         def attempt() -> Shown:
-            current = common.read(self._store, scope, GROUP, group_id)
+            current = common.read(self._store, scope, scope.types.group, group_id)
             common.check_if_match(scope.if_match, current.version)
             new = common.changed(current, attributes_of(current), current.password)
             adds, removes = member_changes(current)
-            keys = common.held_keys(GROUP, current)
-            new_keys = common.unique_keys(GROUP, new.attributes) if new is not None else keys
+            keys = common.held_keys(scope.types.group, current)
+            new_keys = common.unique_keys(scope.types.group, new.attributes) if new is not None else keys
             if new is not None:
                 writes = MemberWrites(group_id, adds, removes, group_checked=True)
                 if fits(writes, also=self._store.resources.update_size(keys, new_keys)):
                     try:
-                        self._store.resources.update(scope.idp_id, GROUP.name, current, new, keys, new_keys,
+                        self._store.resources.update(scope.idp_id, scope.types.group.name, current, new, keys, new_keys,
                                                      writes if adds or removes else None)
                     except UnknownMember as error:
                         raise InvalidValue(f"Member {error.user_id} is not a user of this tenant.") from None
                     count_member_changes(group_id, adds, removes)
-                    return Shown(common.show(scope, GROUP, new), new.version, previous=current.attributes)
+                    return Shown(common.show(scope, scope.types.group, new), new.version, previous=current.attributes)
             elif not adds and not removes:
-                return common.shown(scope, GROUP, current)  # nothing changes: no write, same version
+                return common.shown(scope, scope.types.group, current)  # nothing changes: no write, same version
             else:
                 writes = MemberWrites(group_id, adds, removes, group_version=current.version)
                 if fits(writes):
                     self._memberships.write(scope, writes)
-                    return common.shown(scope, GROUP, current)
+                    return common.shown(scope, scope.types.group, current)
             # Too large for one transaction: the members in steps, each conditional on the version read, then the
             # group's own attributes, conditional on it too. A failure leaves the attributes as they were.
             self._memberships.check_users(scope, adds)
@@ -208,9 +210,9 @@ class Groups:
 
             self._memberships.write_steps(scope, group_id, adds, removes, current.version, step_written)
             if new is None:
-                return common.shown(scope, GROUP, current)
-            self._store.resources.update(scope.idp_id, GROUP.name, current, new, keys, new_keys)
-            return Shown(common.show(scope, GROUP, new), new.version, previous=current.attributes)
+                return common.shown(scope, scope.types.group, current)
+            self._store.resources.update(scope.idp_id, scope.types.group.name, current, new, keys, new_keys)
+            return Shown(common.show(scope, scope.types.group, new), new.version, previous=current.attributes)
 
         return retried(scope, "the group", attempt, precondition_failed)
 
@@ -219,7 +221,7 @@ class Groups:
         SDK's retries), the client still gets the first error, and the group stays with the members written so far:
         a retried POST is then 409, and a lookup by displayName (Entra's, before it creates) finds it to PATCH."""
         try:
-            common.delete(self._store, dataclasses.replace(scope, if_match=None), GROUP, group_id)
+            common.delete(self._store, dataclasses.replace(scope, if_match=None), scope.types.group, group_id)
         except Exception:
             observability.logger.exception("a group whose members failed could not be deleted again",
                                            extra={"resource_id": group_id})
@@ -229,7 +231,8 @@ class Groups:
 
 
 def _patched(scope: RequestScope, operations: Any) -> Attributes:
-    return lambda current: scim_patch.apply(GROUP, common.show(scope, GROUP, current), operations)
+    group = scope.types.group
+    return lambda current: scim_patch.apply(group, common.show(scope, group, current), operations)
 
 
 def _unchanged(current: Stored) -> dict:

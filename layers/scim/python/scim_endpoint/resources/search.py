@@ -23,5 +23,5 @@ def search_all(scope: RequestScope, query: ListQuery) -> dict:
         completion = completions[resource["meta"]["resourceType"]]
         return completion(resource) if completion is not None else resource
 
-    return common.page([r for family in readable for r in family.matching(scope, query.filter)], query,
+    return common.page(scope, [r for family in readable for r in family.matching(scope, query.filter)], query,
                        complete=complete)

@@ -28,7 +28,7 @@ class Users:
         self._memberships = memberships
 
     def create(self, scope: RequestScope, body: Any) -> Shown:
-        created = common.create(self._store, scope, USER, normalize(USER, body))
+        created = common.create(self._store, scope, scope.types.user, normalize(scope.types.user, body))
         observability.count("UsersCreated")
         observability.record_change("User", created.body["id"], None, created.body)
         return created
@@ -38,38 +38,39 @@ class Users:
         leaves them out. Lists and filters do not carry `groups`: that would cost two calls per user
         (docs/groups.md)."""
         with_groups = returns("groups", scope.projection.attributes, scope.projection.excluded)
-        found = common.get(self._store, scope, USER, user_id, versioned=not with_groups)
+        found = common.get(self._store, scope, scope.types.user, user_id, versioned=not with_groups)
         if not with_groups:
             return found
         return common.with_attribute(found, "groups", self._memberships.groups_of(scope, user_id))
 
     def search(self, scope: RequestScope, query: ListQuery) -> dict:
-        return common.search(self._store, scope, USER, query)
+        return common.search(self._store, scope, scope.types.user, query)
 
     def completion(self, scope: RequestScope, query: ListQuery) -> common.Enrich | None:
         """Lists show a user's item only: its `groups` would cost two calls per user (docs/groups.md)."""
         return None
 
     def matching(self, scope: RequestScope, expr: Filter | None):
-        return common.matching(self._store, scope, USER, expr)
+        return common.matching(self._store, scope, scope.types.user, expr)
 
     def replace(self, scope: RequestScope, user_id: str, body: Any) -> Shown:
         """PUT: the user becomes what was sent (read-only attributes aside; a password not sent is kept)."""
-        attributes = normalize(USER, body)
+        attributes = normalize(scope.types.user, body)
         password = attributes.pop("password", None)
 
         def compute(current: Stored) -> tuple[dict, str | None]:
-            return attributes, common.hash_password(password) if password is not None else current.password
+            kept = common.replacing(scope.types.user, current, attributes)
+            return kept, common.hash_password(password) if password is not None else current.password
 
-        return _counted(common.change(self._store, scope, USER, user_id, compute))
+        return _counted(common.change(self._store, scope, scope.types.user, user_id, compute))
 
     def patch(self, scope: RequestScope, user_id: str, body: Any) -> Shown:
         def compute(current: Stored) -> tuple[dict, str | None]:
-            attributes = scim_patch.apply(USER, common.show(scope, USER, current), body)
+            attributes = scim_patch.apply(scope.types.user, common.show(scope, scope.types.user, current), body)
             password = attributes.pop("password", None)
             return attributes, common.hash_password(password) if password is not None else current.password
 
-        return _counted(common.change(self._store, scope, USER, user_id, compute))
+        return _counted(common.change(self._store, scope, scope.types.user, user_id, compute))
 
     def delete(self, scope: RequestScope, user_id: str) -> None:
         """The user, its guards and its memberships go in one transaction, conditional on the version read (so a
@@ -78,10 +79,10 @@ class Users:
         deleted by the cleanup function when the stream reports the user's removal (docs/groups.md)."""
 
         def memberships_of(current: Stored) -> list[str]:
-            room = MAX_TRANSACTION_ACTIONS - 1 - len(common.held_keys(USER, current))
+            room = MAX_TRANSACTION_ACTIONS - 1 - len(common.held_keys(scope.types.user, current))
             return self._memberships.group_ids_of(scope, user_id)[:room]
 
-        common.delete(self._store, scope, USER, user_id, memberships_of)
+        common.delete(self._store, scope, scope.types.user, user_id, memberships_of)
         observability.count("UsersDeleted")
         observability.record_change("User", user_id, None, None)
 

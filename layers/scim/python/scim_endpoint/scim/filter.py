@@ -8,12 +8,13 @@ space outside quoted strings (API Gateway decodes `%20` but leaves a form-encode
 from __future__ import annotations
 
 import json
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from collections.abc import Iterator
-from typing import Any, Callable, Union
+from typing import Any, Callable, Generic, TypeVar, Union
 
 from .errors import InvalidFilter
 
@@ -261,16 +262,89 @@ def _value(kind: str, raw: str) -> Any:
     return raw  # an unquoted string, as older Entra documentation shows
 
 
+# --- the visitor API: every analysis of a filter tree is one `Visitor` ---------------------------------------------
+
+T = TypeVar("T")
+
+
+class Visitor(Generic[T]):
+    """One pass over a filter tree, a method per node kind. Each method not overridden answers `otherwise(node)`
+    (None unless a subclass says more), so an analysis names only the nodes it understands: a key lookup reads
+    `Compare` and `And`, and finds nothing in an `Or`."""
+
+    def visit(self, expr: Filter) -> T:
+        return getattr(self, _METHODS[type(expr)])(expr)
+
+    def compare(self, node: Compare) -> T:
+        return self.otherwise(node)
+
+    def present(self, node: Present) -> T:
+        return self.otherwise(node)
+
+    def and_(self, node: And) -> T:
+        return self.otherwise(node)
+
+    def or_(self, node: Or) -> T:
+        return self.otherwise(node)
+
+    def not_(self, node: Not) -> T:
+        return self.otherwise(node)
+
+    def value_path(self, node: ValuePath) -> T:
+        return self.otherwise(node)
+
+    def otherwise(self, node: Filter) -> T:
+        return None  # type: ignore[return-value]
+
+
+_METHODS = {Compare: "compare", Present: "present", And: "and_", Or: "or_", Not: "not_", ValuePath: "value_path"}
+
+
+class Rewrite(Visitor[Filter]):
+    """The same tree with every top-level attribute path passed through `path` (a value path's inner filter names
+    sub-attributes of its attribute, so it is left alone)."""
+
+    def path(self, path: AttrPath) -> AttrPath:
+        return path
+
+    def compare(self, node: Compare) -> Filter:
+        return replace(node, path=self.path(node.path))
+
+    def present(self, node: Present) -> Filter:
+        return replace(node, path=self.path(node.path))
+
+    def and_(self, node: And) -> Filter:
+        return And(self.visit(node.left), self.visit(node.right))
+
+    def or_(self, node: Or) -> Filter:
+        return Or(self.visit(node.left), self.visit(node.right))
+
+    def not_(self, node: Not) -> Filter:
+        return Not(self.visit(node.operand))
+
+    def value_path(self, node: ValuePath) -> Filter:
+        return replace(node, path=self.path(node.path))
+
+
+class _Nodes(Visitor[list]):
+    def otherwise(self, node: Filter) -> list:
+        return [node]
+
+    def and_(self, node: And) -> list:
+        return [node, *self.visit(node.left), *self.visit(node.right)]
+
+    or_ = and_
+
+    def not_(self, node: Not) -> list:
+        return [node, *self.visit(node.operand)]
+
+    def value_path(self, node: ValuePath) -> list:
+        return [node, *self.visit(node.filter)]
+
+
 def walk(expr: Filter) -> Iterator[Filter]:
     """Every node of a filter, depth first (a value path's inner filter included)."""
-    yield expr
-    if isinstance(expr, (And, Or)):
-        yield from walk(expr.left)
-        yield from walk(expr.right)
-    elif isinstance(expr, Not):
-        yield from walk(expr.operand)
-    elif isinstance(expr, ValuePath):
-        yield from walk(expr.filter)
+    return iter(_Nodes().visit(expr))
 
 
 # --- evaluation ------------------------------------------------------------------------------------------------
@@ -280,26 +354,40 @@ CaseExact = Callable[[AttrPath], bool]
 
 def matches(expr: Filter, resource: dict, case_exact: CaseExact = lambda path: False) -> bool:
     """Whether `resource` (a SCIM resource as a dict) satisfies `expr`. Attribute names match case-insensitively."""
-    if isinstance(expr, And):
-        return matches(expr.left, resource, case_exact) and matches(expr.right, resource, case_exact)
-    if isinstance(expr, Or):
-        return matches(expr.left, resource, case_exact) or matches(expr.right, resource, case_exact)
-    if isinstance(expr, Not):
-        return not matches(expr.operand, resource, case_exact)
-    if isinstance(expr, ValuePath):
-        elements = _get(_container(resource, expr.path), expr.path.attr)
+    return _Evaluate(resource, case_exact).visit(expr)
+
+
+class _Evaluate(Visitor[bool]):
+    def __init__(self, resource: dict, case_exact: CaseExact):
+        self.resource = resource
+        self.case_exact = case_exact
+
+    def and_(self, node: And) -> bool:
+        return self.visit(node.left) and self.visit(node.right)
+
+    def or_(self, node: Or) -> bool:
+        return self.visit(node.left) or self.visit(node.right)
+
+    def not_(self, node: Not) -> bool:
+        return not self.visit(node.operand)
+
+    def value_path(self, node: ValuePath) -> bool:
+        elements = _get(_container(self.resource, node.path), node.path.attr)
         if not isinstance(elements, list):
             elements = [] if elements is None else [elements]
-        scoped = _scoped(case_exact, expr.path)
-        return any(isinstance(e, dict) and matches(expr.filter, e, scoped) for e in elements)
-    if isinstance(expr, Present):
+        scoped = _scoped(self.case_exact, node.path)
+        return any(isinstance(e, dict) and matches(node.filter, e, scoped) for e in elements)
+
+    def present(self, node: Present) -> bool:
         # RFC 7644: a complex attribute is present when it has a non-empty node, whether or not it has a `value`.
-        return any(v not in (None, "", [], {}) for v in _values(resource, expr.path, complex_value=False))
-    values = _values(resource, expr.path)
-    exact = case_exact(expr.path)
-    if expr.op == "ne":
-        return not any(_compare(v, "eq", reading, exact) for reading in expr.readings() for v in values)
-    return any(_compare(v, expr.op, reading, exact) for reading in expr.readings() for v in values)
+        return any(v not in (None, "", [], {}) for v in _values(self.resource, node.path, complex_value=False))
+
+    def compare(self, node: Compare) -> bool:
+        values = _values(self.resource, node.path)
+        exact = self.case_exact(node.path)
+        op = "eq" if node.op == "ne" else node.op
+        found = any(_compare(v, op, reading, exact) for reading in node.readings() for v in values)
+        return not found if node.op == "ne" else found
 
 
 def _scoped(case_exact: CaseExact, parent: AttrPath) -> CaseExact:
@@ -346,26 +434,22 @@ def _compare(actual: Any, op: str, expr: Compare, case_exact: bool) -> bool:
     if expected is None:
         return op == "eq" and actual is None
     if isinstance(actual, bool) or isinstance(expected, bool):
-        if op in ORDERING_OPS or op in ("co", "sw", "ew"):
+        if op != "eq":
             raise InvalidFilter(f"The operator '{op}' cannot be used with a boolean ('{expr.path}').")
-        return op == "eq" and _as_bool(actual) == _as_bool(expected)
+        return _as_bool(actual) == _as_bool(expected)
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
         return _order(actual, op, expected)
     if not isinstance(actual, str):
         return False
-    if not isinstance(expected, str):
-        expected = expr.raw
+    return _compare_text(actual, op, expected if isinstance(expected, str) else expr.raw, case_exact)
+
+
+def _compare_text(actual: str, op: str, expected: str, case_exact: bool) -> bool:
     when_a, when_e = _as_datetime(actual), _as_datetime(expected)
     if when_a is not None and when_e is not None and op in ORDERING_OPS | {"eq"}:
         return _order(when_a, op, when_e)
     if not case_exact:
         actual, expected = caseless(actual), caseless(expected)
-    if op == "co":
-        return expected in actual
-    if op == "sw":
-        return actual.startswith(expected)
-    if op == "ew":
-        return actual.endswith(expected)
     return _order(actual, op, expected)
 
 
@@ -375,21 +459,20 @@ def caseless(text: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+    "co": lambda actual, expected: expected in actual,
+    "sw": lambda actual, expected: actual.startswith(expected),
+    "ew": lambda actual, expected: actual.endswith(expected),
+}
+
+
 def _order(actual: Any, op: str, expected: Any) -> bool:
+    """`actual op expected`; false for values that do not compare (`co` on numbers, aware with naive datetimes)."""
     try:
-        if op == "eq":
-            return actual == expected
-        if op == "gt":
-            return actual > expected
-        if op == "ge":
-            return actual >= expected
-        if op == "lt":
-            return actual < expected
-        if op == "le":
-            return actual <= expected
-    except TypeError:  # e.g. an aware and a naive datetime
+        return _OPERATORS[op](actual, expected)
+    except (TypeError, AttributeError):
         return False
-    return False
 
 
 def _as_bool(value: Any) -> Any:

@@ -10,55 +10,19 @@ one-element array or a bare id, and removed with `{"value": ""}` or `manager[val
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import filter as scim_filter
-from . import schemas
-from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, validation_problem
+from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, validation_problem
+from .paths import Target, parse_path, whole_extension
 from .resource_types import ResourceType
-from .validation import attribute_value, normalize
+from .validation import attribute_value, keep_immutable, normalize
 
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_OPERATIONS = 1000
 OPERATIONS = ("add", "replace", "remove")
-
-# Common attributes (RFC 7643 §3.1) are in no schema's attribute list; `externalId` is the only writable one.
-_COMMON = {
-    "externalid": {"name": "externalId", "type": "string", "multiValued": False, "mutability": "readWrite"},
-    "id": {"name": "id", "type": "string", "multiValued": False, "mutability": "readOnly"},
-    # With its sub-attributes, so that `meta.created` is refused as read-only rather than as an unknown path.
-    "meta": {
-        "name": "meta", "type": "complex", "multiValued": False, "mutability": "readOnly",
-        "subAttributes": [
-            {"name": name, "type": "string", "multiValued": False, "mutability": "readOnly"}
-            for name in ("resourceType", "created", "lastModified", "location", "version")
-        ],
-    },
-    "schemas": {"name": "schemas", "type": "string", "multiValued": True, "mutability": "readOnly"},
-}
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where an operation acts: an attribute (under an extension's URN or not), optionally filtered and/or narrowed
-    to a sub-attribute."""
-
-    definition: dict
-    extension: str | None = None
-    filter: scim_filter.Filter | None = None
-    sub: dict | None = None
-
-    @property
-    def name(self) -> str:
-        return self.definition["name"]
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}.{self.sub['name']}" if self.sub else self.name
-
 
 def apply(resource_type: ResourceType, current: dict, body: Any) -> dict:
     """The resource after the PatchOp `body`, in canonical form (see `validation.normalize`).
@@ -66,24 +30,29 @@ def apply(resource_type: ResourceType, current: dict, body: Any) -> dict:
     `current` is the resource as clients see it (with `id` and `meta`), so that "setting" a read-only attribute to
     its current value can be told apart from changing it. Raises a ScimError and changes nothing on any failure.
     """
-    operations = operations_of(body)
     working = copy.deepcopy(current)
-    for operation in operations:
-        op, path, value = fields(operation)
-        if path is None or (isinstance(path, str) and path.strip() == ""):
-            if op == "remove":
-                raise NoTarget("A remove operation needs a path.")
-            _pathless(resource_type, working, op, value)
+    for operation in operations_of(body):
+        _apply_one(resource_type, working, *fields(operation))
+    return keep_immutable(resource_type, current, normalize(resource_type, working), replacing=False)
+
+
+def _apply_one(resource_type: ResourceType, working: dict, op: str, path: Any, value: Any) -> None:
+    if path is None or (isinstance(path, str) and path.strip() == ""):
+        if op == "remove":
+            raise NoTarget("A remove operation needs a path.")
+        _pathless(resource_type, working, op, value)
+        return
+    if not isinstance(path, str):
+        raise InvalidPath("'path' must be a string.")
+    target = parse_path(resource_type, path)
+    if target is None:  # the whole extension, e.g. `urn:...:enterprise:2.0:User`
+        extension = whole_extension(resource_type, path)
+        if op == "remove":
+            working.pop(extension, None)
         else:
-            if not isinstance(path, str):
-                raise InvalidPath("'path' must be a string.")
-            target = parse_path(resource_type, path)
-            if target is None:  # the whole extension, e.g. `urn:...:enterprise:2.0:User`
-                extension = _whole_extension(resource_type, path)
-                _pathless(resource_type, working, op, value, extension, remove_all=op == "remove")
-            else:
-                _operate(resource_type, working, op, target, value)
-    return normalize(resource_type, working)
+            _pathless(resource_type, working, op, value, extension)
+        return
+    _operate(resource_type, working, op, target, value)
 
 
 class PatchOperation(BaseModel):
@@ -151,113 +120,14 @@ def fields(operation: PatchOperation) -> tuple[str, Any, Any]:
     return operation.op, operation.path, operation.value
 
 
-# --- paths ---------------------------------------------------------------------------------------------------
-
-
-def parse_path(resource_type: ResourceType, text: str) -> Target | None:
-    """A PATCH path (RFC 7644 §3.5.2 PATH grammar), resolved against the schemas; None for a bare extension URN."""
-    text = text.strip()
-    value_filter = None
-    sub_text = None
-    if "[" in text:
-        start = text.index("[")
-        end = _closing_bracket(text, start)
-        try:
-            value_filter = scim_filter.parse(text[start + 1 : end])
-        except InvalidFilter as error:
-            raise InvalidPath(f"The path's value filter is not valid: {error.detail}") from None
-        rest = text[end + 1 :]
-        if rest:
-            if not rest.startswith(".") or len(rest) < 2:
-                raise InvalidPath("Only '.subAttribute' may follow a value filter in a path.")
-            sub_text = rest[1:]
-        text = text[:start]
-    extension, attribute_text = _split_urn(resource_type, text)
-    if attribute_text == "":
-        if value_filter is not None or sub_text is not None:
-            raise InvalidPath("A schema URN path takes no filter.")
-        return None
-    name, _, dotted_sub = attribute_text.partition(".")
-    if dotted_sub:
-        if sub_text is not None:
-            raise InvalidPath("A path names at most one sub-attribute.")
-        sub_text = dotted_sub
-    definition, extension = _definition(resource_type, extension, name)
-    if value_filter is not None and not definition["multiValued"] and definition["type"] != "complex":
-        raise InvalidPath(f"'{definition['name']}' is single-valued; it takes no value filter.")
-    sub = None
-    if sub_text is not None:
-        subs = {s["name"].lower(): s for s in definition.get("subAttributes", [])}
-        sub = subs.get(sub_text.lower())
-        if sub is None:
-            raise InvalidPath(f"'{definition['name']}' has no sub-attribute '{sub_text}'.")
-    return Target(definition, extension, value_filter, sub)
-
-
-def _closing_bracket(text: str, start: int) -> int:
-    quoted = False
-    escaped = False
-    for index in range(start + 1, len(text)):
-        char = text[index]
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "]" and not quoted:
-            return index
-    raise InvalidPath("The path's value filter has no closing ']'.")
-
-
-def _split_urn(resource_type: ResourceType, text: str) -> tuple[str | None, str]:
-    """(extension URN or None, the rest) for a possibly URN-qualified attribute path."""
-    lowered = text.lower()
-    for urn in resource_type.extensions:
-        if lowered == urn.lower():
-            return urn, ""
-        if lowered.startswith(urn.lower() + ":"):
-            return urn, text[len(urn) + 1 :]
-    core = resource_type.schema.lower() + ":"
-    if lowered.startswith(core):
-        return None, text[len(core) :]
-    if lowered.startswith("urn:"):
-        raise InvalidPath(f"The path names a schema this {resource_type.name} does not have.")
-    return None, text
-
-
-def _whole_extension(resource_type: ResourceType, path: str) -> str:
-    extension, _ = _split_urn(resource_type, path)
-    return extension
-
-
-def _definition(resource_type: ResourceType, extension: str | None, name: str) -> tuple[dict, str | None]:
-    if extension is not None:
-        definition = schemas.attribute_definitions(extension).get(name.lower())
-        if definition is None:
-            raise InvalidPath(f"{extension} has no attribute '{name}'.")
-        return definition, extension
-    definition = schemas.attribute_definitions(resource_type.schema).get(name.lower()) or _COMMON.get(name.lower())
-    if definition is not None:
-        return definition, None
-    for urn in resource_type.extensions:  # an extension attribute named without its URN
-        definition = schemas.attribute_definitions(urn).get(name.lower())
-        if definition is not None:
-            return definition, urn
-    raise InvalidPath(f"A {resource_type.name} has no attribute '{name}'.")
-
-
 # --- operations ----------------------------------------------------------------------------------------------
+#
+# An operation is dispatched by what it does (set or remove) and by the shape of its target: a value filter, a
+# multi-valued attribute, a complex one (plain, or one naming a single resource, Entra's manager), a simple one.
 
 
-def _pathless(
-    resource_type: ResourceType, working: dict, op: str, value: Any, extension: str | None = None,
-    remove_all: bool = False,
-) -> None:
+def _pathless(resource_type: ResourceType, working: dict, op: str, value: Any, extension: str | None = None) -> None:
     """An operation without a path (or on a whole extension): each key of the value object is a path."""
-    if remove_all:
-        working.pop(extension, None)
-        return
     if value is None:
         return  # nothing to add or replace
     if not isinstance(value, dict):
@@ -265,14 +135,13 @@ def _pathless(
     for key, item in value.items():
         if key.lower() == "schemas":
             continue  # describes the value, not something to change
-        if extension is None:
-            target = parse_path(resource_type, key)
-            if target is None:  # {"urn:...:enterprise:2.0:User": {...}}
-                _pathless(resource_type, working, op, item, _whole_extension(resource_type, key))
-                continue
+        target = parse_path(resource_type, key if extension is None else f"{extension}:{key}")
+        if target is None and extension is not None:
+            raise InvalidPath(f"{extension} has no attribute '{key}'.")
+        if target is None:  # {"urn:...:enterprise:2.0:User": {...}}: that extension's attributes
+            _pathless(resource_type, working, op, item, whole_extension(resource_type, key))
         else:
-            target = parse_path(resource_type, f"{extension}:{key}")
-        _operate(resource_type, working, op, target, item)
+            _operate(resource_type, working, op, target, item)
 
 
 def _container(working: dict, target: Target, create: bool) -> dict | None:
@@ -288,86 +157,116 @@ def _container(working: dict, target: Target, create: bool) -> dict | None:
 
 
 def _operate(resource_type: ResourceType, working: dict, op: str, target: Target, value: Any) -> None:
-    if target.definition["mutability"] == "readOnly" or (target.sub and target.sub["mutability"] == "readOnly"):
+    if target.read_only:
         _read_only(working, op, target, value)
-        return
-    if op == "remove" or (op == "replace" and value is None and target.filter is None):
+    elif op == "remove" or (op == "replace" and value is None and target.filter is None):
         _remove(resource_type, working, target, value if op == "remove" else None)
-        return
-    if value is None:
-        return  # null adds nothing (RFC 7643 §2.5: null is unassigned)
-    container = _container(working, target, create=True)
+    elif value is not None:  # null adds nothing (RFC 7643 §2.5: null is unassigned)
+        container = _container(working, target, create=True)
+        _SETTERS[_shape(target)](resource_type, container, op, target, value)
+
+
+def _shape(target: Target) -> str:
     definition = target.definition
     if target.filter is not None:
-        _set_filtered(resource_type, container, op, target, value)
-    elif definition["multiValued"]:
-        if target.sub is not None:
-            raise InvalidPath(f"Name which '{target.name}' value to change with a filter: {target.name}[...].")
-        incoming = attribute_value(definition, value, target.name) or []
-        if op == "replace":
-            container[target.name] = incoming
-        else:
-            added = list(container.get(target.name) or [])
-            for v in incoming:  # one by one: a value sent twice in one add is added once
-                if v not in added:
-                    added.append(v)
-            if any(isinstance(v, dict) and v.get("primary") is True for v in incoming):
-                added = _demote_primaries(added, keep=[i for i, v in enumerate(added) if v in incoming])
-            container[target.name] = added
-    elif definition["type"] == "complex":
-        current = container.get(target.name)
-        current = dict(current) if isinstance(current, dict) else {}
-        manager = definition["name"] == "manager"
-        if target.sub is not None:
-            if manager and target.sub["name"] == "value" and current.get("value") != value:
-                current.pop("$ref", None)  # another manager: the old $ref would point at the previous one
-            current[target.sub["name"]] = value
-        else:
-            incoming = attribute_value(definition, value, target.name)
-            if manager:
-                # Its sub-attributes name one user, so a new manager replaces the old one whole (no stale $ref);
-                # replacing it with a value amounting to nothing, e.g. the validator's {"value": ""}, removes it.
-                current = incoming or ({} if op == "replace" else current)
-            elif incoming:
-                # RFC 7644 §3.5.2.1/3: sub-attributes not in the value are left as they are (so a value holding only
-                # nulls changes nothing, rather than emptying the attribute).
-                current.update(incoming)
-        container[target.name] = current or None
+        return "filtered"
+    if definition.multi_valued:
+        return "multi"
+    if definition.dialect.single_reference:
+        return "reference"
+    return "complex" if definition.complex else "simple"
+
+
+def _set_simple(resource_type: ResourceType, container: dict, op: str, target: Target, value: Any) -> None:
+    container[target.name] = value
+
+
+def _set_multi(resource_type: ResourceType, container: dict, op: str, target: Target, value: Any) -> None:
+    if target.sub is not None:
+        raise InvalidPath(f"Name which '{target.name}' value to change with a filter: {target.name}[...].")
+    incoming = attribute_value(target.definition, value, target.name) or []
+    if op == "replace":
+        container[target.name] = incoming
+        return
+    added = list(container.get(target.name) or [])
+    for element in incoming:  # one by one: a value sent twice in one add is added once
+        if element not in added:
+            added.append(element)
+    if any(isinstance(v, dict) and v.get("primary") is True for v in incoming):
+        added = _demote_primaries(added, keep=[i for i, v in enumerate(added) if v in incoming])
+    container[target.name] = added
+
+
+def _current_complex(container: dict, target: Target) -> dict:
+    current = container.get(target.name)
+    return dict(current) if isinstance(current, dict) else {}
+
+
+def _set_complex(resource_type: ResourceType, container: dict, op: str, target: Target, value: Any) -> None:
+    current = _current_complex(container, target)
+    if target.sub is not None:
+        current[target.sub.name] = value
     else:
-        container[target.name] = value
+        # RFC 7644 §3.5.2.1/3: sub-attributes not in the value are left as they are (so a value holding only nulls
+        # changes nothing, rather than emptying the attribute).
+        current.update(attribute_value(target.definition, value, target.name) or {})
+    container[target.name] = current or None
+
+
+def _set_reference(resource_type: ResourceType, container: dict, op: str, target: Target, value: Any) -> None:
+    """A complex attribute naming one resource (Entra's manager): its sub-attributes name one resource, so a new one
+    replaces the old whole (no stale `$ref`); replacing it with a value amounting to nothing, e.g. the validator's
+    `{"value": ""}`, removes it."""
+    current = _current_complex(container, target)
+    if target.sub is not None:
+        if target.sub.name == "value" and current.get("value") != value:
+            current.pop("$ref", None)  # another resource: the old $ref would point at the previous one
+        current[target.sub.name] = value
+    else:
+        current = attribute_value(target.definition, value, target.name) or ({} if op == "replace" else current)
+    container[target.name] = current or None
 
 
 def _set_filtered(resource_type: ResourceType, container: dict, op: str, target: Target, value: Any) -> None:
-    current = container.get(target.name)
-    if not target.definition["multiValued"]:
+    if not target.definition.multi_valued:
         raise InvalidPath(f"'{target.name}' is single-valued; only remove takes a value filter on it.")
+    current = container.get(target.name)
     elements = list(current) if isinstance(current, list) else []
     matched = [i for i, e in enumerate(elements) if _matches(resource_type, target, e)]
     created = not matched
     if created:
         # Entra adds `emails[type eq "work"].value` when there is no work e-mail yet: build the entry the filter
         # describes (only possible when the filter is equalities joined by `and`).
-        entry = _entry_from_filter(target)
+        entry = _EntryOf(target).visit(target.filter)  # type: ignore[arg-type]
         if entry is None:
             raise NoTarget(f"No value of '{target.name}' matches the path's filter.")
         elements.append(entry)
         matched = [len(elements) - 1]
     for index in matched:
-        element = dict(elements[index]) if isinstance(elements[index], dict) else {}
-        if target.sub is not None:
-            element[target.sub["name"]] = value
-        elif isinstance(value, dict):
-            # A replace replaces the matching values whole; an entry just built from the filter keeps what the
-            # filter says of it (else `replace emails[type eq "work"]` would make an e-mail without a type).
-            element = {**element, **value} if op == "add" or created else dict(value)
-        else:
-            raise InvalidValue(f"The value for '{target.name}[...]' must be a JSON object.")
-        elements[index] = element
+        elements[index] = _set_element(elements[index], op, target, value, created)
     # A value this operation made primary (or built primary from the filter) leaves no other value primary.
-    sets_primary = target.sub["name"] == "primary" if target.sub else _get_ci(value, "primary") is not None
+    sets_primary = target.sub.name == "primary" if target.sub else _get_ci(value, "primary") is not None
     if (created or sets_primary) and any(_is_true(_get_ci(elements[i], "primary")) for i in matched):
         elements = _demote_primaries(elements, keep=matched)
     container[target.name] = elements
+
+
+def _set_element(element: Any, op: str, target: Target, value: Any, created: bool) -> dict:
+    element = dict(element) if isinstance(element, dict) else {}
+    if target.sub is not None:
+        element[target.sub.name] = value
+        return element
+    if not isinstance(value, dict):
+        raise InvalidValue(f"The value for '{target.name}[...]' must be a JSON object.")
+    # A replace replaces the matching values whole; an entry just built from the filter keeps what the filter says
+    # of it (else `replace emails[type eq "work"]` would make an e-mail without a type).
+    return {**element, **value} if op == "add" or created else dict(value)
+
+
+_SETTERS: dict[str, Callable[[ResourceType, dict, str, Target, Any], None]] = {
+    "filtered": _set_filtered, "multi": _set_multi, "reference": _set_reference, "complex": _set_complex,
+    "simple": _set_simple,
+}
 
 
 def _demote_primaries(elements: list, keep: list[int]) -> list:
@@ -395,34 +294,45 @@ def _remove(resource_type: ResourceType, working: dict, target: Target, value: A
         return  # removing what is not there changes nothing
     current = container[target.name]
     if target.filter is not None:
-        if isinstance(current, list):
-            kept = []
-            for element in current:
-                if not _matches(resource_type, target, element):
-                    kept.append(element)
-                elif target.sub is not None and isinstance(element, dict):
-                    kept.append({k: v for k, v in element.items() if k != target.sub["name"]})
-            container[target.name] = kept or None
-        elif isinstance(current, dict) and _matches(resource_type, target, current):
-            # `manager[value eq "…"]` on the single-valued manager
-            container[target.name] = None if target.sub is None else {
-                k: v for k, v in current.items() if k != target.sub["name"]
-            }
-        return
-    if target.sub is not None:
-        if isinstance(current, list):
-            container[target.name] = [
-                {k: v for k, v in e.items() if k != target.sub["name"]} if isinstance(e, dict) else e for e in current
-            ]
-        elif isinstance(current, dict):
-            container[target.name] = {k: v for k, v in current.items() if k != target.sub["name"]} or None
-        return
-    if value is not None and isinstance(current, list):
+        remaining = _remove_matching(resource_type, target, current)
+    elif target.sub is not None:
+        remaining = _without_sub(current, target.sub.name)
+    elif value is not None and isinstance(current, list):
         # Entra: `remove` on `members` (or `emails`) with a value list removes those values, never all of them.
         wanted = value if isinstance(value, list) else [value]
-        container[target.name] = [e for e in current if not any(_same_value(e, w) for w in wanted)] or None
-        return
-    container[target.name] = None
+        remaining = [e for e in current if not any(_same_value(e, w) for w in wanted)] or None
+    else:
+        remaining = None
+    container[target.name] = remaining
+
+
+def _remove_matching(resource_type: ResourceType, target: Target, current: Any) -> Any:
+    """What is left of an attribute once the values its filter matches (or their sub-attribute) are removed."""
+    if isinstance(current, list):
+        kept = []
+        for element in current:
+            if not _matches(resource_type, target, element):
+                kept.append(element)
+            elif target.sub is not None and isinstance(element, dict):
+                kept.append(_drop(element, target.sub.name))
+        return kept or None
+    if isinstance(current, dict) and _matches(resource_type, target, current):
+        # `manager[value eq "…"]` on the single-valued manager
+        return None if target.sub is None else _without_sub(current, target.sub.name)
+    return current
+
+
+def _without_sub(current: Any, sub: str) -> Any:
+    """The attribute without sub-attribute `sub` (in each value, for a multi-valued one)."""
+    if isinstance(current, list):
+        return [_drop(e, sub) if isinstance(e, dict) else e for e in current]
+    if isinstance(current, dict):
+        return _drop(current, sub) or None
+    return current
+
+
+def _drop(element: dict, name: str) -> dict:
+    return {k: v for k, v in element.items() if k != name}
 
 
 def _same_value(element: Any, wanted: Any) -> bool:
@@ -436,28 +346,28 @@ def _same_value(element: Any, wanted: Any) -> bool:
 def _matches(resource_type: ResourceType, target: Target, element: Any) -> bool:
     if not isinstance(element, dict):
         return False
-    parent = scim_filter.AttrPath(target.name)
+    parent = scim_filter.AttrPath(target.name, schema=target.extension)
     return scim_filter.matches(
-        target.filter, element, lambda path: resource_type.is_case_exact(scim_filter.AttrPath(parent.attr, path.attr))
+        target.filter, element,  # type: ignore[arg-type]
+        lambda path: resource_type.is_case_exact(scim_filter.AttrPath(parent.attr, path.attr, parent.schema)),
     )
 
 
-def _entry_from_filter(target: Target) -> dict | None:
-    entry: dict[str, Any] = {}
+class _EntryOf(scim_filter.Visitor):
+    """The value a filter of equalities on sub-attributes joined by `and` describes, or None for any other filter."""
 
-    def collect(expr: scim_filter.Filter) -> bool:
-        if isinstance(expr, scim_filter.And):
-            return collect(expr.left) and collect(expr.right)
-        if isinstance(expr, scim_filter.Compare) and expr.op == "eq" and expr.path.sub_attr is None:
-            subs = {s["name"].lower(): s["name"] for s in target.definition.get("subAttributes", [])}
-            name = subs.get(expr.path.attr.lower())
-            if name is None:
-                return False
-            entry[name] = expr.value
-            return True
-        return False
+    def __init__(self, target: Target):
+        self.target = target
 
-    return entry if collect(target.filter) else None
+    def and_(self, node: scim_filter.And) -> dict | None:
+        left, right = self.visit(node.left), self.visit(node.right)
+        return {**left, **right} if left is not None and right is not None else None
+
+    def compare(self, node: scim_filter.Compare) -> dict | None:
+        sub = self.target.definition.sub(node.path.attr)
+        if node.op != "eq" or node.path.sub_attr is not None or sub is None:
+            return None
+        return {sub.name: node.value}
 
 
 def _read_only(working: dict, op: str, target: Target, value: Any) -> None:
@@ -465,7 +375,7 @@ def _read_only(working: dict, op: str, target: Target, value: Any) -> None:
     container = _container(working, target, create=False) or {}
     current = container.get(target.name)
     if target.sub is not None and isinstance(current, dict):
-        current = current.get(target.sub["name"])
+        current = current.get(target.sub.name)
     if op != "remove" and target.filter is None and (value == current or value is None):
         return
     raise Mutability(f"'{target.label}' is read-only.")

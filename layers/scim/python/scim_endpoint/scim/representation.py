@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .extensions import conform
 from .resource_types import ResourceType
 
 
@@ -11,10 +12,16 @@ def etag(version: int) -> str:
 
 def representation(
     resource_type: ResourceType, resource_id: str, attributes: dict, created: str, last_modified: str,
-    version: int, tenant_url: str,
+    version: int, tenant_url: str, as_declared: bool = True,
 ) -> dict:
+    """The resource as clients see it. `as_declared`: without the values of the IdP's own extensions that their
+    current declaration drops (written before a forced change); False shows what is stored (the change events, whose
+    consumer does not read the IdP's declarations)."""
+    if as_declared:
+        attributes = conform(resource_type, attributes)
     # `schemas` says what the resource holds: its core schema, and each extension it has attributes of.
-    present = [urn for urn in resource_type.extensions if attributes.get(urn)]
+    present = [urn for urn in resource_type.extension_urns if attributes.get(urn)]
+    present += [key for key in attributes if key.lower().startswith("urn:") and key not in present and attributes[key]]
     body = {"schemas": [resource_type.schema, *present], "id": resource_id}
     body.update((key, value) for key, value in attributes.items() if key != "schemas")
     body["meta"] = {

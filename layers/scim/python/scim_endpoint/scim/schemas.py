@@ -1,67 +1,38 @@
-"""The SCIM schemas this service serves (RFC 7643 §4, §7, §8.7.1), as plain Python data.
+"""The SCIM schemas this service serves (RFC 7643 §4, §7, §8.7.1), as typed definitions (`definitions.py`).
 
 Kept in code rather than JSON files so a cold start does no file I/O. Every attribute carries all of its
 characteristics (RFC 7643 §7 defaults written out), and no value is ever None: Entra says "If a value isn't present,
 don't send null values". The common attributes `id`, `externalId` and `meta` (RFC 7643 §3.1) belong to every
-resource and so are not listed in any schema.
+resource and so are not listed in any schema (`COMMON` defines them for PATCH paths).
 
 Where the §8.7.1 listing departs from the RFC text or has errata, the RFC text wins; each such place says so.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from .definitions import Attribute, Dialect, Schema
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
-# RFC 7643 §2.2 / §7: the only values these characteristics may take.
-TYPES = frozenset({"string", "boolean", "decimal", "integer", "dateTime", "reference", "complex", "binary"})
-MUTABILITY = frozenset({"readOnly", "readWrite", "immutable", "writeOnly"})
-RETURNED = frozenset({"always", "never", "default", "request"})
-UNIQUENESS = frozenset({"none", "server", "global"})
-
-
 def _attribute(
     name: str,
     description: str,
     *,
-    type: str = "string",
-    multi_valued: bool = False,
-    required: bool = False,
-    case_exact: bool | None = None,
     canonical_values: list[str] | None = None,
     reference_types: list[str] | None = None,
-    mutability: str = "readWrite",
-    returned: str = "default",
-    uniqueness: str = "none",
-    sub_attributes: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """One attribute definition (RFC 7643 §7), defaults as §7 gives them, optional keys left out rather than null."""
-    if case_exact is None:
-        # §2.3.6 and §2.3.7: binary and reference values are case-exact, though the §8.7.1 listing marks most of
-        # them caseExact false (errata 6000, 6001).
-        case_exact = type in ("binary", "reference")
-    definition: dict[str, Any] = {
-        "name": name,
-        "type": type,
-        "multiValued": multi_valued,
-        "description": description,
-        "required": required,
-        "caseExact": case_exact,
-    }
-    if canonical_values is not None:
-        definition["canonicalValues"] = canonical_values
-    if reference_types is not None:
-        definition["referenceTypes"] = reference_types
-    definition["mutability"] = mutability
-    definition["returned"] = returned
-    definition["uniqueness"] = uniqueness
-    if sub_attributes is not None:
-        definition["subAttributes"] = sub_attributes
-    return definition
+    sub_attributes: list[Attribute] | None = None,
+    **characteristics,
+) -> Attribute:
+    return Attribute(
+        name, description,
+        canonical_values=tuple(canonical_values) if canonical_values is not None else None,
+        reference_types=tuple(reference_types) if reference_types is not None else None,
+        sub_attributes=tuple(sub_attributes) if sub_attributes is not None else None,
+        **characteristics,
+    )
 
 
 # Errata 8358: "display" is readWrite everywhere except User.groups, so its description drops "READ-ONLY."
@@ -69,32 +40,30 @@ _DISPLAY = "A human-readable name, primarily used for display purposes."
 _PRIMARY_TRUE_ONCE = "The primary attribute value 'true' MUST appear no more than once."
 
 
-def _display(mutability: str = "readWrite") -> dict[str, Any]:
+def _display(mutability: str = "readWrite") -> Attribute:
     description = _DISPLAY if mutability == "readWrite" else f"{_DISPLAY} READ-ONLY."
     return _attribute("display", description, mutability=mutability)
 
 
-def _primary(example: str | None = None) -> dict[str, Any]:
+def _primary(example: str | None = None) -> Attribute:
     description = "A Boolean value indicating the 'primary' or preferred attribute value for this attribute"
     if example:
         description += f", e.g., {example}"
     return _attribute("primary", f"{description}. {_PRIMARY_TRUE_ONCE}", type="boolean")
 
 
-def _type(description: str, canonical_values: list[str] | None = None) -> dict[str, Any]:
-    # A fresh list each time, so no two definitions share one.
-    values = list(canonical_values) if canonical_values is not None else None
-    return _attribute("type", description, canonical_values=values)
+def _type(description: str, canonical_values: list[str] | None = None) -> Attribute:
+    return _attribute("type", description, canonical_values=canonical_values)
 
 
 _WORK_HOME_OTHER = ["work", "home", "other"]
 
 
-USER_SCHEMA: dict[str, Any] = {
-    "id": USER,
-    "name": "User",
-    "description": "User Account",
-    "attributes": [
+USER_SCHEMA = Schema(
+    USER,
+    "User",
+    "User Account",
+    (
         _attribute(
             "userName",
             "Unique identifier for the User, typically used by the user to directly authenticate to the service "
@@ -343,15 +312,15 @@ USER_SCHEMA: dict[str, Any] = {
                 _primary(),
             ],
         ),
-    ],
-}
+    ),
+)
 
 
-ENTERPRISE_USER_SCHEMA: dict[str, Any] = {
-    "id": ENTERPRISE_USER,
-    "name": "EnterpriseUser",
-    "description": "Enterprise User",
-    "attributes": [
+ENTERPRISE_USER_SCHEMA = Schema(
+    ENTERPRISE_USER,
+    "EnterpriseUser",
+    "Enterprise User",
+    (
         _attribute(
             "employeeNumber",
             "Numeric or alphanumeric identifier assigned to a person, typically based on order of hire or "
@@ -366,6 +335,7 @@ ENTERPRISE_USER_SCHEMA: dict[str, Any] = {
             "The User's manager. A complex type that optionally allows service providers to represent "
             "organizational hierarchy by referencing the 'id' attribute of another User.",
             type="complex",
+            dialect=Dialect(single_reference=True),
             sub_attributes=[
                 # Not required: Entra sends manager with only `value`, and RFC 7643 §4.3 makes value and $ref
                 # optional whatever the listing says. caseExact true: it holds an `id` (errata 8472).
@@ -383,15 +353,15 @@ ENTERPRISE_USER_SCHEMA: dict[str, Any] = {
                 ),
             ],
         ),
-    ],
-}
+    ),
+)
 
 
-GROUP_SCHEMA: dict[str, Any] = {
-    "id": GROUP,
-    "name": "Group",
-    "description": "Group",
-    "attributes": [
+GROUP_SCHEMA = Schema(
+    GROUP,
+    "Group",
+    "Group",
+    (
         _attribute(
             "displayName",
             "A human-readable name for the Group. REQUIRED.",
@@ -433,25 +403,24 @@ GROUP_SCHEMA: dict[str, Any] = {
                 ),
             ],
         ),
-    ],
-}
+    ),
+)
 
 
-SCHEMAS: dict[str, dict[str, Any]] = {USER: USER_SCHEMA, ENTERPRISE_USER: ENTERPRISE_USER_SCHEMA, GROUP: GROUP_SCHEMA}
+SCHEMAS: dict[str, Schema] = {USER: USER_SCHEMA, ENTERPRISE_USER: ENTERPRISE_USER_SCHEMA, GROUP: GROUP_SCHEMA}
 
-_DEFINITIONS: dict[str, dict[str, dict[str, Any]]] = {
-    urn.lower(): {attribute["name"].lower(): attribute for attribute in schema["attributes"]}
-    for urn, schema in SCHEMAS.items()
-}
-
-
-def attribute_definitions(schema_urn: str) -> dict[str, dict[str, Any]]:
-    """The top-level attributes of a schema, keyed by lower-cased name (attribute names are case-insensitive,
-    RFC 7643 §2.1). The URN is matched case-insensitively. The definitions are shared: read them, don't mutate them.
-
-    Raises KeyError for a URN this service does not serve.
-    """
-    try:
-        return dict(_DEFINITIONS[schema_urn.lower()])
-    except KeyError:
-        raise KeyError(f"No schema {schema_urn!r}") from None
+# The common attributes (RFC 7643 §3.1), as PATCH paths resolve them: `externalId` is the only writable one; `meta`
+# has its sub-attributes so that `meta.created` is refused as read-only rather than as an unknown path.
+COMMON = Schema("", "Common", "The attributes every resource has (RFC 7643 §3.1).", (
+    Attribute("id", "A unique identifier for a SCIM resource as defined by the service provider.", case_exact=True,
+              mutability="readOnly", returned="always", uniqueness="server"),
+    Attribute("externalId", "A String that is an identifier for the resource as defined by the provisioning client.",
+              case_exact=True),
+    Attribute("meta", "A complex attribute containing resource metadata.", type="complex", mutability="readOnly",
+              sub_attributes=tuple(
+                  Attribute(name, f"The resource's {name}.", mutability="readOnly", case_exact=name in ("location",
+                                                                                                    "version"))
+                  for name in ("resourceType", "created", "lastModified", "location", "version"))),
+    Attribute("schemas", "The schema URIs the resource holds.", multi_valued=True, mutability="readOnly",
+              returned="always"),
+))

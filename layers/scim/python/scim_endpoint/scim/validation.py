@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
 
-from . import schemas
-from .errors import InvalidFilter, InvalidSyntax, InvalidValue, PayloadTooLarge, ScimError
+from .definitions import Attribute, Schema
+from .errors import InvalidFilter, InvalidSyntax, InvalidValue, Mutability, PayloadTooLarge, ScimError
 from .resource_types import ResourceType
 
 # Limits (docs/limits.md): far above what Entra sends, far below what would hurt DynamoDB (400 KB items, each
@@ -94,23 +95,13 @@ def check_text(value: str, where: str, filter_text: bool = False) -> None:
     _unicode(value, InvalidFilter if filter_text else InvalidValue)
 
 
-def _lookup(definitions: dict[str, dict], name: str) -> dict | None:
-    return definitions.get(name.lower())
-
-
-def _extension_key(resource_type: ResourceType, key: str) -> str | None:
-    lowered = key.lower()
-    return next((urn for urn in resource_type.extensions if urn.lower() == lowered), None)
-
-
 def check_schemas(resource_type: ResourceType, value: Any) -> None:
     """`schemas` must name the resource's core schema, and otherwise only URIs this service accepts."""
     if value is None:
         return  # absent: the endpoint says what the resource is
     if not isinstance(value, list) or not all(isinstance(urn, str) for urn in value):
         raise InvalidSyntax("'schemas' must be a list of schema URIs.")
-    accepted = {urn.lower() for urn in resource_type.accepted_schemas}
-    unknown = [urn for urn in value if urn.lower() not in accepted]
+    unknown = [urn for urn in value if urn.lower() not in resource_type.accepted_schemas]
     if unknown:
         raise InvalidValue(f"Unsupported schema(s): {', '.join(unknown)}.")
     if value and resource_type.schema.lower() not in {urn.lower() for urn in value}:
@@ -121,42 +112,10 @@ def normalize(resource_type: ResourceType, body: Any) -> dict:
     """The canonical form of a whole resource sent with POST or PUT (or produced by a PATCH)."""
     if not isinstance(body, dict):
         raise InvalidSyntax(f"A {resource_type.name} must be a JSON object.")
-    core = schemas.attribute_definitions(resource_type.schema)
     out: dict[str, Any] = {}
     for key, value in body.items():
-        lowered = key.lower()
-        if lowered == "schemas":
-            check_schemas(resource_type, value)
-            continue
-        if lowered in ("id", "meta") or value is None:
-            continue  # read-only common attributes are echoed back by clients; null means unassigned
-        if lowered == "externalid":
-            out["externalId"] = _string(value, "externalId", MAX_UNIQUE_VALUE_LENGTH)
-            continue
-        extension = _extension_key(resource_type, key)
-        if extension is not None:
-            attributes = _extension(extension, value)
-            if attributes:
-                out.setdefault(extension, {}).update(attributes)
-            continue
-        definition = _lookup(core, key)
-        if definition is None:
-            # Old Entra sends enterprise attributes at the top level (the tutorial's Example 2, docs/entra.md §2.3).
-            extension = _owning_extension(resource_type, key)
-            if extension is None:
-                raise InvalidSyntax(f"Unknown attribute '{key}' for a {resource_type.name}.")
-            attributes = _extension(extension, {key: value})
-            if attributes:
-                out.setdefault(extension, {}).update(attributes)
-            continue
-        if definition["mutability"] == "readOnly":
-            continue
-        normalized = attribute_value(definition, value, definition["name"])
-        if normalized is not None:
-            out[definition["name"]] = normalized
-    for definition in core.values():
-        if definition["required"] and out.get(definition["name"]) in (None, ""):
-            raise InvalidValue(f"'{definition['name']}' is required.")
+        _take(resource_type, out, key, value)
+    _check_required(resource_type, out)
     for name in _NAMING_ATTRIBUTES:
         if isinstance(out.get(name), str) and _CONTROL.search(out[name]):
             raise InvalidValue(f"'{name}' may not hold control characters.")
@@ -165,90 +124,177 @@ def normalize(resource_type: ResourceType, body: Any) -> dict:
     return out
 
 
-def _owning_extension(resource_type: ResourceType, name: str) -> str | None:
-    return next((urn for urn in resource_type.extensions if _lookup(schemas.attribute_definitions(urn), name)), None)
+def _take(resource_type: ResourceType, out: dict, key: str, value: Any) -> None:
+    """One member of a resource sent, into `out` in canonical form."""
+    lowered = key.lower()
+    if lowered == "schemas":
+        check_schemas(resource_type, value)
+    elif lowered in ("id", "meta") or value is None:
+        return  # read-only common attributes are echoed back by clients; null means unassigned
+    elif lowered == "externalid":
+        out["externalId"] = _string(value, "externalId", MAX_UNIQUE_VALUE_LENGTH)
+    elif (extension := resource_type.extension(key)) is not None:
+        _merge_extension(out, extension.urn, _extension(extension.schema, value))
+    elif (definition := resource_type.core.attribute(key)) is not None:
+        if not definition.read_only:
+            _merge(out, definition.name, attribute_value(definition, value, definition.name))
+    elif (extension := resource_type.unqualified(key)) is not None:
+        # Old Entra sends enterprise attributes at the top level (the tutorial's Example 2, docs/entra.md §2.3).
+        _merge_extension(out, extension.urn, _extension(extension.schema, {key: value}))
+    else:
+        raise InvalidSyntax(f"Unknown attribute '{key}' for a {resource_type.name}.")
 
 
-def _extension(urn: str, value: Any) -> dict:
+def keep_immutable(resource_type: ResourceType, before: dict, after: dict, replacing: bool) -> dict:
+    """`after`, checked against `before` for the attributes that are immutable (RFC 7644 §3.5.1: once set, a value
+    sent must match it). A replace (PUT) that leaves one out keeps it; a PATCH that changes or removes one is a 400."""
+    for urn, name in resource_type.immutable:
+        old, new = _at(before, urn, name), _at(after, urn, name)
+        if old is None or old == new:
+            continue
+        if new is None and replacing:
+            after = {**after, urn: {**after.get(urn, {}), name: old}} if urn else {**after, name: old}
+            continue
+        raise Mutability(f"'{name}' is immutable: it keeps the value it was first given.")
+    return after
+
+
+def _at(attributes: dict, urn: str | None, name: str) -> Any:
+    container = attributes.get(urn) if urn else attributes
+    return container.get(name) if isinstance(container, dict) else None
+
+
+def _merge(out: dict, name: str, value: Any) -> None:
+    """Set `name` to a value that is not unassigned."""
+    if value is not None:
+        out[name] = value
+
+
+def _merge_extension(out: dict, urn: str, values: dict) -> None:
+    """Add an extension's attributes to those already taken (old Entra may send some at the top level)."""
+    if values:
+        out.setdefault(urn, {}).update(values)
+
+
+def _check_required(resource_type: ResourceType, out: dict) -> None:
+    """Required attributes (RFC 7643 §7), and required extensions (§6: the resource MUST include the extension and
+    its required attributes)."""
+    _require(resource_type.core.attributes, out, "")
+    for extension in resource_type.extensions:
+        values = out.get(extension.urn)
+        if values is None and extension.required:
+            raise InvalidValue(f"A {resource_type.name} requires the extension {extension.urn}.")
+        if values is not None:
+            _require(extension.schema.attributes, values, f"{extension.urn}:")
+
+
+def _require(definitions: tuple[Attribute, ...], values: dict, prefix: str) -> None:
+    for definition in definitions:
+        if definition.required and values.get(definition.name) in (None, ""):
+            raise InvalidValue(f"'{prefix}{definition.name}' is required.")
+
+
+def _extension(schema: Schema, value: Any) -> dict:
     if not isinstance(value, dict):
-        raise InvalidSyntax(f"'{urn}' must be a JSON object of its attributes.")
-    definitions = schemas.attribute_definitions(urn)
-    out = {}
+        raise InvalidSyntax(f"'{schema.id}' must be a JSON object of its attributes.")
+    out: dict[str, Any] = {}
     for key, item in value.items():
-        if item is None:
-            continue
-        definition = _lookup(definitions, key)
+        definition = schema.attribute(key)
         if definition is None:
-            raise InvalidSyntax(f"Unknown attribute '{key}' in {urn}.")
-        if definition["mutability"] == "readOnly":
-            continue
-        normalized = attribute_value(definition, item, definition["name"])
-        if normalized is not None:
-            out[definition["name"]] = normalized
+            raise InvalidSyntax(f"Unknown attribute '{key}' in {schema.id}.")
+        if item is not None and not definition.read_only:
+            _merge(out, definition.name, attribute_value(definition, item, definition.name))
     return out
 
 
-def attribute_value(definition: dict, value: Any, where: str) -> Any:
+def attribute_value(definition: Attribute, value: Any, where: str) -> Any:
     """One attribute's value in canonical form, or None when it amounts to unassigned."""
     if value is None:
         return None
-    if definition["multiValued"]:
+    if definition.multi_valued:
         elements = value if isinstance(value, list) else [value]
         if len(elements) > MAX_VALUES_PER_ATTRIBUTE:
             raise InvalidValue(f"'{where}' has more than {MAX_VALUES_PER_ATTRIBUTE} values.")
         kept = [v for v in (_single(definition, e, where) for e in elements if e is not None) if v is not None]
         return kept or None
-    if isinstance(value, list) and definition["type"] == "complex" and definition["name"] == "manager":
-        # Entra adds `manager` as a one-element array (docs/entra.md §2.5).
-        value = value[0] if value else None
-        if value is None:
-            return None  # `[]` is unassigned, as for any list; `_complex` would refuse None as not an object
+    if isinstance(value, list) and definition.dialect.single_reference:
+        # Entra adds `manager` as a one-element array (docs/entra.md §2.5); `[]` is unassigned, as for any list.
+        if not value:
+            return None
+        value = value[0]
     return _single(definition, value, where)
 
 
-def _single(definition: dict, value: Any, where: str) -> Any:
-    kind = definition["type"]
-    if kind == "complex":
-        return _complex(definition, value, where)
+def _single(definition: Attribute, value: Any, where: str) -> Any:
     if value is None:
         return None
-    if kind == "boolean":
-        return _boolean(value, where)
-    if kind in ("integer", "decimal"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidValue(f"'{where}' must be a number.")
-        return value
-    limit = MAX_UNIQUE_VALUE_LENGTH if definition.get("uniqueness", "none") != "none" else MAX_STRING_LENGTH
-    return _string(value, where, limit)
+    return _KINDS.get(definition.type, _text)(definition, value, where)
 
 
-def _complex(definition: dict, value: Any, where: str) -> dict | None:
-    if isinstance(value, str) and definition["name"] == "manager":
+def _complex(definition: Attribute, value: Any, where: str) -> dict | None:
+    reference = definition.dialect.single_reference
+    if isinstance(value, str) and reference:
         value = {"value": value}  # Entra may send the manager as a bare id
     if not isinstance(value, dict):
         raise InvalidValue(f"'{where}' must be a JSON object.")
-    subs = {sub["name"].lower(): sub for sub in definition.get("subAttributes", [])}
     out = {}
     for key, item in value.items():
-        sub = subs.get(key.lower())
+        sub = definition.sub(key)
         if sub is None:
             raise InvalidSyntax(f"Unknown sub-attribute '{key}' of '{where}'.")
-        if item is None or (sub["mutability"] == "readOnly" and definition["name"] == "manager"):
-            continue  # `"$ref": null` (Entra); the manager's displayName is ours to fill, not the client's
-        normalized = _single(sub, item, f"{where}.{sub['name']}")
-        if normalized is not None:
-            out[sub["name"]] = normalized
-    if definition["name"] == "manager" and out.get("value") == "":
+        if sub.read_only and reference:
+            continue  # the manager's displayName is ours to fill, not the client's
+        _merge(out, sub.name, _single(sub, item, f"{where}.{sub.name}"))
+    if reference and out.get("value") == "":
         return None  # `{"value": ""}` is how the Microsoft SCIM Validator removes a manager
+    if out:
+        _require(definition.sub_attributes or (), out, f"{where}.")
     return out or None
 
 
-def _boolean(value: Any, where: str) -> bool:
+def _boolean(definition: Attribute, value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise InvalidValue(f"'{where}' must be true or false.")
+
+
+def _integer(definition: Attribute, value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidValue(f"'{where}' must be an integer.")
+    return value
+
+
+def _decimal(definition: Attribute, value: Any, where: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidValue(f"'{where}' must be a number.")
+    return value
+
+
+# xsd:dateTime as RFC 7643 §2.3.5 has it, with its offset from UTC (a time without one names no instant).
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def _date_time(definition: Attribute, value: Any, where: str) -> str:
+    text = _string(value, where, MAX_STRING_LENGTH)
+    try:
+        valid = _DATE_TIME.fullmatch(text) is not None and datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InvalidValue(f"'{where}' must be a date and time such as 2026-01-31T09:30:00Z.")
+    return text
+
+
+def _text(definition: Attribute, value: Any, where: str) -> str:
+    limit = MAX_UNIQUE_VALUE_LENGTH if definition.uniqueness != "none" else MAX_STRING_LENGTH
+    return _string(value, where, limit)
+
+
+_KINDS: dict[str, Callable[[Attribute, Any, str], Any]] = {
+    "complex": _complex, "boolean": _boolean, "integer": _integer, "decimal": _decimal, "dateTime": _date_time,
+}
 
 
 def _string(value: Any, where: str, limit: int) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from .registry import CLIENT_SK, IDP_SK, KEY_SK
 from .resources import GUARD_SK, Stored, _stored
+from .table import plain
 
 # What kind of item a change is about.
 RESOURCE, MEMBERSHIP, IDP, KEY, CLIENT = "resource", "membership", "idp", "key", "client"
@@ -52,7 +52,7 @@ def change_of(record: dict) -> Change | None:
 
     def image(name: str) -> dict | None:
         raw = change.get(name)
-        return {k: deserialize(v) for k, v in raw.items()} if raw else None
+        return {k: plain(deserialize(v)) for k, v in raw.items()} if raw else None
 
     base = {
         "event_id": str(record.get("eventID", "")), "sequence": str(change.get("SequenceNumber", "")),
@@ -89,12 +89,3 @@ def written_at(record: dict) -> float:
     return time.time()
 
 
-def plain(value: Any) -> Any:
-    """A deserialized image's values as JSON takes them (DynamoDB numbers are Decimals)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [plain(v) for v in value]
-    return value

@@ -4,6 +4,8 @@ cancellation reasons become domain errors. The only code that calls DynamoDB (wi
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -78,7 +80,8 @@ class Table:
 
         self.client = client
         self.name = name
-        self.serialize = TypeSerializer().serialize
+        serializer = TypeSerializer().serialize
+        self.serialize = lambda value: serializer(_numbers(value))
         self._deserialize = TypeDeserializer().deserialize
 
     # -- actions -------------------------------------------------------------------------------------------------
@@ -107,7 +110,7 @@ class Table:
     # -- reads ---------------------------------------------------------------------------------------------------
 
     def item(self, raw: dict) -> dict:
-        return {key: self._deserialize(value) for key, value in raw.items()}
+        return {key: plain(self._deserialize(value)) for key, value in raw.items()}
 
     def get_item(self, pk: str, sk: str) -> dict | None:
         """One item, strongly consistent (every GetItem here may decide a write)."""
@@ -275,3 +278,26 @@ def cancellation_error(codes: list[str], why: list[Why]) -> Exception:
     # Anything else (a ValidationError) is a request this code should never have built: a bug, answered 500.
     logger.error("dynamodb cancelled a transaction", extra={"reasons": sorted(set(codes))})
     return RuntimeError(f"transaction cancelled: {sorted(set(codes))}")
+
+
+def _numbers(value: Any) -> Any:
+    """A value with its floats as Decimals, which DynamoDB's serializer takes (a custom attribute may be a decimal);
+    written from their shortest repr, so 87.5 is stored as 87.5."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A deserialized value as JSON takes it (DynamoDB numbers are Decimals): whole numbers as ints, others as floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    return value
