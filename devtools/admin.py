@@ -628,6 +628,43 @@ def allow_networks(api: Api, args: argparse.Namespace) -> Result:
             f"IdP {idp['idp_id']} accepts requests from {_networks_text(allowed)} (from the next request on).")
 
 
+def _extension_line(extension: dict) -> str:
+    schema = extension.get("schema") or {}
+    names = ", ".join(a.get("name", "?") for a in schema.get("attributes", []))
+    required = " (required)" if extension.get("required") else ""
+    return f"{schema.get('id')}  {extension.get('resourceType')}{required}: {names}"
+
+
+def set_extension(api: Api, args: argparse.Namespace) -> Result:
+    try:
+        document = json.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise Failure(f"cannot read {args.file}: {_reason(error)}") from None
+    except ValueError:
+        raise Failure(f"{args.file} is not JSON") from None
+    schema = document.get("schema") if isinstance(document, dict) else None
+    urn = schema.get("id") if isinstance(schema, dict) else None
+    if not isinstance(urn, str) or not urn:
+        raise Failure(f"{args.file} declares no schema.id (the extension's URN): see docs/extensions.md")
+    declared = api.json("PUT", _path("idps", args.idp, "extensions", urn), document,
+                        query={"force": "true"} if args.force else None)
+    return declared, (f"IdP {args.idp} declares {_extension_line(declared)}\n"
+                      "It is served from the IdP's next request (GET /Schemas shows it).")
+
+
+def list_extensions(api: Api, args: argparse.Namespace) -> Result:
+    extensions = api.json("GET", _path("idps", args.idp, "extensions")).get("extensions", [])
+    return extensions, "\n".join(_extension_line(extension) for extension in extensions) or "no extensions"
+
+
+def delete_extension(api: Api, args: argparse.Namespace) -> Result:
+    api.request("DELETE", _path("idps", args.idp, "extensions", args.schema),
+                query={"force": "true"} if args.force else None)
+    return ({"idp_id": args.idp, "schema": args.schema, "deleted": True},
+            f"Deleted extension {args.schema} of IdP {args.idp}: its values are no longer served from the next "
+            "request.")
+
+
 def show_activity(api: Api, args: argparse.Namespace) -> Result:
     _progress(f"reading the activity of IdP {args.idp} over the last {args.hours:g} hour(s)")
     found = api.json("GET", _path("idps", args.idp, "activity"),
@@ -857,6 +894,7 @@ API_COMMANDS: dict[str, Callable[..., Result]] = {
     "delete-idp": delete_idp, "create-key": create_key, "list-keys": list_keys, "revoke-key": revoke_key,
     "create-client": create_client, "list-clients": list_clients, "revoke-client": revoke_client,
     "export": export, "activity": show_activity, "allow-networks": allow_networks, "events": show_events,
+    "set-extension": set_extension, "list-extensions": list_extensions, "delete-extension": delete_extension,
 }
 
 
@@ -1135,6 +1173,23 @@ def parser() -> argparse.ArgumentParser:
                         help="the networks, one per line, # for comments (e.g. Entra's published ranges: "
                              "docs/security.md); a file naming none is refused")
     chosen.add_argument("--any", action="store_true", help="no allow-list: any address (the default)")
+
+    force_help = ("also when stored resources hold values the change drops (they are no longer served, and are "
+                  "dropped as each resource is next written: docs/extensions.md)")
+    declared = command("set-extension", "create or replace one of an IdP's schema extensions (custom attributes), "
+                                        "declared in a JSON file in the SCIM schema language (docs/extensions.md)")
+    idp(declared)
+    declared.add_argument("--file", required=True, type=Path, metavar="FILE",
+                          help='{"resourceType": "User", "required": false, "schema": {"id": URN, ...}}')
+    declared.add_argument("--force", action="store_true", help=force_help)
+
+    listed = command("list-extensions", "list an IdP's schema extensions, as declared")
+    idp(listed)
+
+    dropped = command("delete-extension", "delete one of an IdP's schema extensions")
+    idp(dropped)
+    dropped.add_argument("--schema", required=True, metavar="URN", help="the extension's URN")
+    dropped.add_argument("--force", action="store_true", help=force_help)
 
     command("migrate-guards", "move the uniqueness guards of resources an earlier version wrote to the keys this "
                               "version makes (the table, directly)")

@@ -487,3 +487,37 @@ def test_extensions_cost_no_aws_call_and_changes_reach_the_next_request(call, de
     made = call("POST", f"{extended.base}/Users", token=extended.token,
                 body={"userName": "r@contoso.com", ACME: {"region": "EMEA"}})
     assert made.status == 201 and made.body[ACME] == {"region": "EMEA"}
+
+
+# --- Entra end to end --------------------------------------------------------------------------------------------------
+
+
+def test_entra_shaped_requests_with_a_custom_attribute(call, acme) -> None:
+    """Entra's own requests (tests/entra_requests.py), each with the custom attribute mapped beside the enterprise
+    ones, in both PATCH dialects (with and without aadOptscim062020), then disabled and looked up as Entra does."""
+    from tests.entra_requests import COMPAT_REPLACE_WITH_FLAG, COMPAT_REPLACE_WITHOUT_FLAG, DISABLE_WITH_FLAG, TUT_CREATE
+
+    body = copy.deepcopy(TUT_CREATE)
+    body["schemas"] = [*body["schemas"], ACME]
+    body[ACME] = {"costCenter": "4711"}
+    created = create(call, acme, body)
+    assert created[ACME] == {"costCenter": "4711"} and created["emails"] == body["emails"]
+
+    without_flag = copy.deepcopy(COMPAT_REPLACE_WITHOUT_FLAG)
+    without_flag["Operations"].append({"op": "Replace", "path": f"{ACME}:costCenter", "value": "0815"})
+    replaced = call("PATCH", f"{acme.base}/Users/{created['id']}", token=acme.token, body=without_flag)
+    assert replaced.status == 200, replaced.body
+    assert replaced.body[ACME] == {"costCenter": "0815"} and replaced.body[ENTERPRISE]["employeeNumber"] == "Eqpj"
+
+    with_flag = copy.deepcopy(COMPAT_REPLACE_WITH_FLAG)
+    with_flag["Operations"][1]["value"][f"{ACME}:costCenter"] = "1234"
+    replaced = call("PATCH", f"{acme.base}/Users/{created['id']}", token=acme.token, body=with_flag)
+    assert replaced.status == 200, replaced.body
+    assert replaced.body[ACME] == {"costCenter": "1234"} and replaced.body[ENTERPRISE]["employeeNumber"] == "Aklq"
+
+    disabled = call("PATCH", f"{acme.base}/Users/{created['id']}", token=acme.token, body=DISABLE_WITH_FLAG)
+    assert disabled.status == 200 and disabled.body["active"] is False and disabled.body[ACME] == {"costCenter": "1234"}
+    found = call("GET", f"{acme.base}/Users?filter={quote('userName eq \"' + created['userName'] + '\"')}",
+                 token=acme.token).body
+    assert [r["id"] for r in found["Resources"]] == [created["id"]] and found["Resources"][0][ACME] == {
+        "costCenter": "1234"}

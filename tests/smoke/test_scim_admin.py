@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -371,6 +371,62 @@ def test_an_idps_allowed_networks_are_set_and_cleared(scim_admin, tmp_path: Path
     assert ran.code == 0 and "any address" in ran.out
     listed = {i["idp_id"]: i for i in scim_admin("--json", "list-idps").json()}
     assert listed[idp_id]["allowed_networks"] == []
+
+
+# --- schema extensions ------------------------------------------------------------------------------------------------
+
+ACME = "urn:ietf:params:scim:schemas:extension:acme:2.0:User"
+
+
+def test_an_extension_is_set_listed_used_by_entra_and_deleted(scim_admin, tmp_path: Path) -> None:
+    """The whole path an administrator takes: declare the attribute, map it in Entra (which then sends it under the
+    extension's URN, and PATCHes it by its URN-qualified path), change the mapping, and remove the attribute."""
+    idp = new_idp(scim_admin)
+    idp_id, url = idp["idp_id"], idp["tenant_url"]
+    token = new_key(scim_admin, idp_id, "users:write")["token"]
+    declared = tmp_path / "acme.json"
+    declared.write_text(json.dumps({"resourceType": "User", "schema": {"id": ACME, "name": "AcmeUser", "attributes": [
+        {"name": "costCenter", "type": "string"}, {"name": "badgeNumber", "type": "integer"}]}}))
+
+    ran = scim_admin("set-extension", "--idp", idp_id, "--file", str(declared))
+    assert ran.code == 0, ran.err
+    assert ran.out.startswith(f"IdP {idp_id} declares {ACME}  User: costCenter, badgeNumber")
+    listed = scim_admin("--json", "list-extensions", "--idp", idp_id).json()
+    assert [e["schema"]["id"] for e in listed] == [ACME]
+    assert ACME in [s["id"] for s in http("GET", f"{url}/Schemas", token)[2]["Resources"]]
+
+    status, _, created = http("POST", f"{url}/Users", token, {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ACME], "userName": "ada@contoso.com",
+        "externalId": "ada", "active": True, ACME: {"costCenter": "4711"}})
+    assert status == 201 and created[ACME] == {"costCenter": "4711"}
+    status, _, patched = http("PATCH", f"{url}/Users/{created['id']}", token, {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": f"{ACME}:costCenter", "value": "0815"},
+                       {"op": "Add", "path": f"{ACME}:badgeNumber", "value": 12}]})
+    assert status == 200 and patched[ACME] == {"costCenter": "0815", "badgeNumber": 12}
+    status, _, found = http("GET", f"{url}/Users?filter={quote(ACME + ':costCenter eq \"0815\"')}", token)
+    assert status == 200 and [r["id"] for r in found["Resources"]] == [created["id"]]
+
+    # Removing a used attribute needs --force; then its values are not served, and the file was the only change.
+    declared.write_text(json.dumps({"resourceType": "User", "schema": {"id": ACME, "name": "AcmeUser", "attributes": [
+        {"name": "badgeNumber", "type": "integer"}]}}))
+    refused = scim_admin("set-extension", "--idp", idp_id, "--file", str(declared))
+    assert refused.code == 1 and "(extension_in_use)" in refused.error and "0815" not in refused.error
+    assert scim_admin("set-extension", "--idp", idp_id, "--file", str(declared), "--force").code == 0
+    assert http("GET", f"{url}/Users/{created['id']}", token)[2][ACME] == {"badgeNumber": 12}
+
+    assert scim_admin("delete-extension", "--idp", idp_id, "--schema", ACME).code == 1
+    ran = scim_admin("--json", "delete-extension", "--idp", idp_id, "--schema", ACME, "--force")
+    assert ran.code == 0 and ran.json() == {"idp_id": idp_id, "schema": ACME, "deleted": True}
+    assert scim_admin("list-extensions", "--idp", idp_id).out.strip() == "no extensions"
+    assert ACME not in http("GET", f"{url}/Users/{created['id']}", token)[2]
+
+    declared.write_text("{not json")
+    assert "is not JSON" in scim_admin("set-extension", "--idp", idp_id, "--file", str(declared)).error
+    declared.write_text(json.dumps({"resourceType": "User", "schema": {"id": "nope", "name": "x",
+                                                                        "attributes": [{"name": "a"}]}}))
+    bad = scim_admin("set-extension", "--idp", idp_id, "--file", str(declared))
+    assert bad.code == 1 and "schema.id: not a URN" in bad.error
 
 
 # --- deleting --------------------------------------------------------------------------------------------------------
