@@ -64,7 +64,11 @@ def main() -> None:
         s.token = s.access_token()  # the same probe, with an OAuth access token (a JWT) in place of the API key
         oauth = s.measure("GET /Users?... with an OAuth access token", args.rounds, lambda i: (
             "GET", f"{s.base}/Users", f"filter=userName+eq+%22{uuid.uuid4()}%22", None), 200)
-    for measured in (users, groups, oauth):
+        s.token = s.api_key
+        s.declare_extension()  # the same probe for an IdP with a schema extension of its own (10 attributes)
+        extended = s.measure("GET /Users?... for an IdP with an extension", args.rounds, lambda i: (
+            "GET", f"{s.base}/Users", f"filter=userName+eq+%22{uuid.uuid4()}%22", None), 200)
+    for measured in (users, groups, oauth, extended):
         print(measured.line())
 
 

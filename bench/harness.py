@@ -123,6 +123,18 @@ class Stack:
             self._attached = True
         return response
 
+    def declare_extension(self, attributes: int = 10) -> str:
+        """Declare a schema extension of the bench's IdP (custom string attributes a0..), as the management API does;
+        its URN."""
+        from scim_endpoint.management import services
+        from scim_endpoint.management.extensions import Extensions
+        from scim_endpoint.scim.extensions import parse
+
+        urn = "urn:ietf:params:scim:schemas:extension:bench:2.0:User"
+        Extensions(services()).set(self.idp_id, urn, parse({"resourceType": "User", "schema": {
+            "id": urn, "name": "Bench", "attributes": [{"name": f"a{i}"} for i in range(attributes)]}}))
+        return urn
+
     def access_token(self) -> str:
         """An access token for the bench's OAuth client, from the token endpoint (client_secret_post)."""
         from urllib.parse import urlencode

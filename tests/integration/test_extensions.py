@@ -521,3 +521,101 @@ def test_entra_shaped_requests_with_a_custom_attribute(call, acme) -> None:
                  token=acme.token).body
     assert [r["id"] for r in found["Resources"]] == [created["id"]] and found["Resources"][0][ACME] == {
         "costCenter": "1234"}
+
+
+# --- regressions: what an adversarial review found ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400", "1e-200", "1" * 42])
+def test_numbers_dynamodb_cannot_keep_are_a_400(call, acme, raw) -> None:
+    for name in ("hourlyRate", "badgeNumber"):
+        text = '{"userName": "n@contoso.com", "%s": {"%s": %s}}' % (ACME, name, raw)
+        result = call("POST", f"{acme.base}/Users", token=acme.token, body=text.encode())
+        scim_error(result, 400)
+    path_filter = patch(call, acme, create(call, acme, {"userName": f"f{len(raw)}@contoso.com"})["id"],
+                        {"op": "add", "path": f"{ACME}:clearances[level eq 1e999].value", "value": "x"})
+    scim_error(path_filter, 400)
+
+
+def test_an_allowed_change_never_hides_or_loses_values(call, admin, acme, declare) -> None:
+    """Making sub-attributes required is allowed without force: values stored without them stay shown, and a PATCH
+    that does not touch the extension (Entra disabling the user) neither fails nor drops them."""
+    created = create(call, acme, acme_user(office={"floor": 3}, clearances=[{"value": "a"}, {"value": "b",
+                                                                                             "level": 2}]))
+    attributes = copy.deepcopy(DECLARATION["schema"]["attributes"])
+    office = next(a for a in attributes if a["name"] == "office")
+    office["subAttributes"][0]["required"] = True  # building
+    declare(acme.idp_id, declaration(attributes=attributes), status=200)
+    shown = call("GET", f"{acme.base}/Users/{created['id']}", token=acme.token).body[ACME]
+    assert shown["office"] == {"floor": 3} and len(shown["clearances"]) == 2
+    disabled = patch(call, acme, created["id"], {"op": "replace", "path": "active", "value": False})
+    assert disabled.status == 200 and disabled.body[ACME] == shown
+    touched = patch(call, acme, created["id"], {"op": "replace", "path": f"{ACME}:costCenter", "value": "9"})
+    assert "office.building" in scim_error(touched, 400, "invalidValue")["detail"]
+
+
+def test_a_forced_sub_attribute_removal_drops_that_sub_attribute_only(call, acme, declare) -> None:
+    created = create(call, acme, acme_user(office={"floor": 3, "building": "B"},
+                                           clearances=[{"value": "a", "level": 1}, {"value": "b"}]))
+    attributes = copy.deepcopy(DECLARATION["schema"]["attributes"])
+    for attribute in attributes:
+        if attribute["name"] in ("office", "clearances"):
+            attribute["subAttributes"] = [s for s in attribute["subAttributes"] if s["name"] not in ("floor", "level")]
+    declare(acme.idp_id, declaration(attributes=attributes), force=True, status=200)
+    shown = call("GET", f"{acme.base}/Users/{created['id']}", token=acme.token).body[ACME]
+    assert shown["office"] == {"building": "B"} and shown["clearances"] == [{"value": "a"}, {"value": "b"}]
+
+
+def test_a_replace_may_not_change_the_urns_spelling(admin, acme) -> None:
+    result = admin("PUT", extension_path(acme.idp_id, ACME.upper()), declaration(schema={
+        **DECLARATION["schema"], "id": ACME.upper()}))
+    assert result.status == 400 and "keeps its spelling" in result.body["error"]["message"]
+
+
+def test_projection_tells_apart_urns_that_prefix_one_another_as_text(call, tenant, declare) -> None:
+    first, second = "urn:acme:user", "urn:acme:user2"
+    declare(tenant.idp_id, declaration(schema={"id": first, "name": "a", "attributes": [{"name": "x"}]}), urn=first)
+    declare(tenant.idp_id, declaration(schema={"id": second, "name": "b", "attributes": [{"name": "y"}]}), urn=second)
+    created = create(call, tenant, {"userName": "p@contoso.com", first: {"x": "1"}, second: {"y": "2"}})
+    base = f"{tenant.base}/Users/{created['id']}"
+    only = call("GET", f"{base}?attributes={quote(second + ':y')}", token=tenant.token).body
+    assert only.get(second) == {"y": "2"} and first not in only
+    without = call("GET", f"{base}?excludedAttributes={quote(second)}", token=tenant.token).body
+    assert second not in without and without[first] == {"x": "1"}
+
+
+@pytest.mark.parametrize("urn", [
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0",  # a prefix of a URN the service serves
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0User",  # Entra's spelling of the enterprise URN
+    "urn:acme:a+b", "urn:acme:f(x)", "urn:acme:a,b", "urn:acme:a[0]",  # what a filter or `attributes` reads apart
+])
+def test_urns_that_would_be_read_as_something_else_are_refused(admin, tenant, urn) -> None:
+    result = admin("PUT", extension_path(tenant.idp_id, urn), declaration(schema={
+        "id": urn, "name": "x", "attributes": [{"name": "a"}]}))
+    assert result.status == 400 and "schema.id" in result.body["error"]["message"], result.body
+
+
+@pytest.mark.parametrize("sub", [{"mutability": "immutable"}, {"returned": "request"}, {"returned": "always"}])
+def test_a_sub_attribute_takes_its_attributes_mutability_and_returned(admin, tenant, sub) -> None:
+    body = declaration(attributes=[{"name": "o", "type": "complex", "subAttributes": [{"name": "b", **sub}]}])
+    result = admin("PUT", extension_path(tenant.idp_id), body)
+    assert result.status == 400 and "takes its attribute's" in result.body["error"]["message"]
+
+
+@pytest.mark.parametrize("change", [{"required": "yes"}, {"multiValued": "true"}, {"caseExact": 1}])
+def test_a_characteristic_of_the_wrong_json_type_is_refused(admin, tenant, change) -> None:
+    result = admin("PUT", extension_path(tenant.idp_id), declaration(attributes=[{"name": "a", **change}]))
+    assert result.status == 400, result.body
+
+
+def test_a_value_filter_on_a_simple_multi_valued_attribute(call, acme) -> None:
+    created = create(call, acme, acme_user(skills=["Go", "SQL", "Rust"]))
+    removed = patch(call, acme, created["id"], {"op": "remove", "path": f'{ACME}:skills[value eq "SQL"]'})
+    assert removed.status == 200 and removed.body[ACME]["skills"] == ["Go", "Rust"]
+    replaced = patch(call, acme, created["id"], {"op": "replace", "path": f'{ACME}:skills[value eq "Go"]',
+                                                 "value": "Zig"})
+    assert replaced.body[ACME]["skills"] == ["Zig", "Rust"]
+    case_exact = patch(call, acme, created["id"], {"op": "remove", "path": f'{ACME}:skills[value eq "rust"]'})
+    assert case_exact.body[ACME]["skills"] == ["Zig", "Rust"]  # declared caseExact
+    found = call("GET", f"{acme.base}/Users?filter={quote(ACME + ':skills[value eq \"Zig\"]')}", token=acme.token)
+    assert [r["id"] for r in found.body["Resources"]] == [created["id"]]

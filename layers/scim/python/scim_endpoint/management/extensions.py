@@ -42,6 +42,10 @@ class Extensions:
         if declaration.urn.lower() != urn.lower():
             raise InvalidRequest(f"schema.id must be the extension's URN in the path ({urn}).")
         old = _find(self._declarations(idp_id), urn)
+        if old is not None and old.urn != declaration.urn:
+            # Stored resources keep their values under the URN as declared: its spelling is part of their data.
+            raise InvalidRequest(f"The extension's URN is spelled {old.urn}; a URN keeps its spelling (delete the "
+                                 "extension and declare it again to change it).")
         self._check_drops(idp_id, old, declaration, force)
 
         def changed(secret: Idp) -> tuple[Idp, Any]:

@@ -73,9 +73,13 @@ class Attribute:
         """The sub-attribute named `name` in any case (RFC 7643 §2.1), or None."""
         return self._subs.get(name.lower())
 
+    @cached_property
+    def _single(self) -> Attribute:
+        return replace(self, multi_valued=False) if self.multi_valued else self
+
     def single(self) -> Attribute:
         """This definition for one element of a multi-valued attribute."""
-        return replace(self, multi_valued=False) if self.multi_valued else self
+        return self._single
 
     def to_scim(self) -> dict[str, Any]:
         """The RFC 7643 §7 form: every characteristic written out, optional ones left out rather than null."""

@@ -34,8 +34,9 @@ MAX_DESCRIPTION_LENGTH = 1000
 
 SUPPORTED_TYPES = ("string", "boolean", "integer", "decimal", "dateTime", "reference", "complex")
 
-# RFC 8141's shape (`urn:<NID>:<NSS>`), with no character a path, a filter or a URL would read otherwise.
-_URN = re.compile(r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%/]+", re.IGNORECASE)
+# RFC 8141's shape (`urn:<NID>:<NSS>`), narrowed to characters no filter, PATCH path, `attributes` list or URL reads
+# otherwise (`+` is a space in a query string, `(`, `)`, `[`, `]` are a filter's, `,` separates `attributes`).
+_URN = re.compile(r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9._:-]+", re.IGNORECASE)
 # RFC 7643 §2.1 ATTRNAME; a reference sub-attribute may be `$ref` (RFC 7643 §2.4).
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 # URNs of SCIM itself: the core schemas and messages are never an IdP's to declare.
@@ -44,7 +45,8 @@ _COMMON = ("id", "externalid", "meta", "schemas")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # strict: `"required": "yes"` is a mistake to point out, not a true to guess.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 class AttributeDeclaration(_Strict):
@@ -98,6 +100,9 @@ class AttributeDeclaration(_Strict):
             if sub.complex or sub.multi_valued:
                 # RFC 7643 §2.3.8 for complex; single-valued sub-attributes keep PATCH paths one filter deep.
                 raise ValueError(f"'{self.name}.{sub.name}': a sub-attribute is neither complex nor multi-valued")
+            if (sub.mutability, sub.returned) != ("readWrite", "default"):
+                raise ValueError(f"'{self.name}.{sub.name}': a sub-attribute takes its attribute's mutability and "
+                                 "returned; declare them on the attribute")
         _unique_names(self.sub_attributes or (), f"'{self.name}'")
         return self
 
@@ -142,8 +147,10 @@ class SchemaDeclaration(_Strict):
             raise ValueError("not a URN (urn:<namespace>:<name>, e.g. urn:ietf:params:scim:schemas:extension:"
                              "acme:2.0:User)")
         lowered = value.lower()
-        served = [urn for urn in schemas.SCHEMAS if lowered == urn.lower() or lowered.startswith(urn.lower() + ":")]
-        if lowered.startswith(_RESERVED_PREFIXES) or served:
+        served = [urn.lower() for urn in (*schemas.SCHEMAS, *CORE.user.aliases, *CORE.group.aliases)]
+        clash = [urn for urn in served if urn == lowered or urn.startswith(lowered + ":")
+                 or lowered.startswith(urn + ":")]
+        if lowered.startswith(_RESERVED_PREFIXES) or clash:
             raise ValueError("this URN is SCIM's own or one this service serves; declare the extension under a URN "
                              "of your own")
         return value
@@ -298,13 +305,24 @@ _SERVED = frozenset(urn.lower() for urn in schemas.SCHEMAS)
 def _conforming(schema: Schema, values: Any) -> dict[str, Any]:
     if not isinstance(values, dict):
         return {}
-    kept = {}
-    for name, value in values.items():
-        definition = schema.attribute(name)
-        if definition is None:
-            continue
-        try:
-            kept[name] = attribute_value(definition, value, name)
-        except ScimError:
-            continue  # written under an earlier declaration this one does not accept
+    kept = {name: _conforming_value(definition, value) for name, value in values.items()
+            if (definition := schema.attribute(name)) is not None}
     return {name: value for name, value in kept.items() if value is not None}
+
+
+def _conforming_value(definition: Attribute, value: Any) -> Any:
+    """What of a stored value the declaration accepts, value by value and sub-attribute by sub-attribute (a removed
+    sub-attribute takes only itself away; `required` is not judged here: it applies to what is written next)."""
+    if definition.multi_valued:
+        kept = [v for v in (_conforming_value(definition.single(), e) for e in value) if v is not None] \
+            if isinstance(value, list) else []
+        return kept or None
+    if definition.complex:
+        if not isinstance(value, dict):
+            return None
+        subs = {name: _conforming_value(sub, v) for name, v in value.items() if (sub := definition.sub(name))}
+        return {name: v for name, v in subs.items() if v is not None} or None
+    try:
+        return attribute_value(definition, value, definition.name)
+    except ScimError:
+        return None  # written under an earlier declaration this one does not accept

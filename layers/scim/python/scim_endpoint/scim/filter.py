@@ -376,7 +376,8 @@ class _Evaluate(Visitor[bool]):
         if not isinstance(elements, list):
             elements = [] if elements is None else [elements]
         scoped = _scoped(self.case_exact, node.path)
-        return any(isinstance(e, dict) and matches(node.filter, e, scoped) for e in elements)
+        # An element of a simple multi-valued attribute is its own `value` (RFC 7644 §3.4.2.2).
+        return any(matches(node.filter, e if isinstance(e, dict) else {"value": e}, scoped) for e in elements)
 
     def present(self, node: Present) -> bool:
         # RFC 7644: a complex attribute is present when it has a non-empty node, whether or not it has a `value`.

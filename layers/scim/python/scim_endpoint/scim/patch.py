@@ -33,7 +33,8 @@ def apply(resource_type: ResourceType, current: dict, body: Any) -> dict:
     working = copy.deepcopy(current)
     for operation in operations_of(body):
         _apply_one(resource_type, working, *fields(operation))
-    return keep_immutable(resource_type, current, normalize(resource_type, working), replacing=False)
+    untouched = frozenset(urn for urn in resource_type.extension_urns if working.get(urn) == current.get(urn))
+    return keep_immutable(resource_type, current, normalize(resource_type, working, untouched), replacing=False)
 
 
 def _apply_one(resource_type: ResourceType, working: dict, op: str, path: Any, value: Any) -> None:
@@ -251,7 +252,9 @@ def _set_filtered(resource_type: ResourceType, container: dict, op: str, target:
     container[target.name] = elements
 
 
-def _set_element(element: Any, op: str, target: Target, value: Any, created: bool) -> dict:
+def _set_element(element: Any, op: str, target: Target, value: Any, created: bool) -> Any:
+    if not target.definition.complex:
+        return value  # `skills[value eq "Go"]` names a value of a simple multi-valued attribute: it becomes `value`
     element = dict(element) if isinstance(element, dict) else {}
     if target.sub is not None:
         element[target.sub.name] = value
@@ -344,6 +347,8 @@ def _same_value(element: Any, wanted: Any) -> bool:
 
 
 def _matches(resource_type: ResourceType, target: Target, element: Any) -> bool:
+    if not target.definition.complex:
+        element = {"value": element}  # a simple multi-valued attribute's `value` is the value itself (RFC 7644 §3.5.2)
     if not isinstance(element, dict):
         return False
     parent = scim_filter.AttrPath(target.name, schema=target.extension)

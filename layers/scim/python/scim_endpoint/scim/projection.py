@@ -39,12 +39,12 @@ def project(resource: dict, attributes: tuple[str, ...] = (), excluded: tuple[st
 def _split(name: str, resource: dict) -> Name:
     """(extension URN or None, attribute, sub-attribute or None), matching the resource's extension keys."""
     lowered = name.lower()
-    for key in resource:
-        if key.startswith("urn:") and lowered.startswith(key.lower()):
-            rest = name[len(key) :].lstrip(":")
-            if not rest:
-                return None, key, None
-            attr, _, sub = rest.partition(".")
+    # The longest extension key the name is, or starts with followed by ':' (no URN hides another it prefixes).
+    for key in sorted((k for k in resource if k.startswith("urn:")), key=len, reverse=True):
+        if lowered == key.lower():
+            return None, key, None
+        if lowered.startswith(key.lower() + ":"):
+            attr, _, sub = name[len(key) + 1 :].partition(".")
             return key, attr, sub or None
     if lowered.startswith("urn:"):
         name = name.rsplit(":", 1)[-1]  # the core schema's own URN prefix

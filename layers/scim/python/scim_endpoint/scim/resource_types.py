@@ -99,6 +99,8 @@ class ResourceType:
                 top = extension.schema.attribute(path.attr)
         if top is None or path.sub_attr is None:
             return top
+        if not top.complex and path.sub_attr.lower() == "value":
+            return top  # a simple multi-valued attribute's `value` is the value itself (`skills[value eq "Go"]`)
         return top.sub(path.sub_attr)
 
     def is_case_exact(self, path: AttrPath) -> bool:

@@ -9,6 +9,7 @@ what a client reads back equals what it wrote. Anything the schemas do not know 
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any, Callable
@@ -46,13 +47,18 @@ def parse_json(body: str | bytes | None) -> Any:
     if size > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     try:
-        value = json.loads(body, object_pairs_hook=_json_object)
+        value = json.loads(body, object_pairs_hook=_json_object, parse_constant=_no_constant)
     except RecursionError:
         raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from None
     except (ValueError, UnicodeDecodeError):
         raise InvalidSyntax("The request body is not valid JSON.") from None
     _check_tree(value)
     return value
+
+
+def _no_constant(name: str) -> Any:
+    """`NaN`, `Infinity` and `-Infinity` are not JSON (RFC 8259 §6), though Python's parser takes them."""
+    raise ValueError(name)
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict:
@@ -108,14 +114,19 @@ def check_schemas(resource_type: ResourceType, value: Any) -> None:
         raise InvalidValue(f"'schemas' must include {resource_type.schema}.")
 
 
-def normalize(resource_type: ResourceType, body: Any) -> dict:
-    """The canonical form of a whole resource sent with POST or PUT (or produced by a PATCH)."""
+def normalize(resource_type: ResourceType, body: Any, untouched: frozenset[str] = frozenset()) -> dict:
+    """The canonical form of a whole resource sent with POST or PUT (or produced by a PATCH). `untouched`: URNs of
+    extensions a PATCH left as they were, kept as read and not judged again (a declaration that has since made
+    something required applies to what is written next, not to what the PATCH does not touch)."""
     if not isinstance(body, dict):
         raise InvalidSyntax(f"A {resource_type.name} must be a JSON object.")
     out: dict[str, Any] = {}
     for key, value in body.items():
-        _take(resource_type, out, key, value)
-    _check_required(resource_type, out)
+        if key in untouched:
+            out[key] = value
+        else:
+            _take(resource_type, out, key, value)
+    _check_required(resource_type, out, untouched)
     for name in _NAMING_ATTRIBUTES:
         if isinstance(out.get(name), str) and _CONTROL.search(out[name]):
             raise InvalidValue(f"'{name}' may not hold control characters.")
@@ -176,11 +187,13 @@ def _merge_extension(out: dict, urn: str, values: dict) -> None:
         out.setdefault(urn, {}).update(values)
 
 
-def _check_required(resource_type: ResourceType, out: dict) -> None:
+def _check_required(resource_type: ResourceType, out: dict, untouched: frozenset[str]) -> None:
     """Required attributes (RFC 7643 §7), and required extensions (§6: the resource MUST include the extension and
     its required attributes)."""
     _require(resource_type.core.attributes, out, "")
     for extension in resource_type.extensions:
+        if extension.urn in untouched:
+            continue
         values = out.get(extension.urn)
         if values is None and extension.required:
             raise InvalidValue(f"A {resource_type.name} requires the extension {extension.urn}.")
@@ -260,15 +273,27 @@ def _boolean(definition: Attribute, value: Any, where: str) -> bool:
     raise InvalidValue(f"'{where}' must be true or false.")
 
 
+# What a number may be: what DynamoDB keeps exactly (38 significant digits; magnitudes 1e-130 to under 1e126).
+MAX_INTEGER = 10**38 - 1
+_DECIMAL_RANGE = (1e-130, 1e126)
+
+
 def _integer(definition: Attribute, value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidValue(f"'{where}' must be an integer.")
+    if abs(value) > MAX_INTEGER:
+        raise InvalidValue(f"'{where}' has more than 38 digits.")
     return value
 
 
 def _decimal(definition: Attribute, value: Any, where: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidValue(f"'{where}' must be a number.")
+    if isinstance(value, int):
+        return _integer(definition, value, where)
+    low, high = _DECIMAL_RANGE
+    if not math.isfinite(value) or (value != 0 and not low <= abs(value) < high):
+        raise InvalidValue(f"'{where}' must be a number between 1e-130 and 1e126 in magnitude, or 0.")
     return value
 
 
