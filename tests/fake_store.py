@@ -113,6 +113,15 @@ class FakeResources(_Calls):
                 raise TooMany(f"This request would examine more than {MAX_SCANNED_RESOURCES} resources.")
             yield stored
 
+    def after(self, idp_id: str, resource_type: str, after: str | None, batch: int) -> Iterator[Stored]:
+        self._enter("after")
+        with self.state.lock:
+            found = sorted((r for (i, t, _), r in self.state.resources.items()
+                            if (i, t) == (idp_id, resource_type) and (after is None or r.id > after)),
+                           key=lambda r: r.id)
+            found = copy.deepcopy(found)
+        yield from found
+
     def count(self, idp_id: str, resource_type: str) -> int:
         self._enter("count")
         with self.state.lock:

@@ -8,11 +8,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scim_endpoint import api, oauth, observability
+from scim_endpoint import api, oauth, observability, snapstart
 from scim_endpoint.management import services
 from scim_endpoint.observability import logger, metrics, tracer
 from scim_endpoint.scim.errors import ScimError
 from scim_endpoint.tenants import key_cache, signing_keys
+
+snapstart.register()  # under SnapStart, a restored environment makes its own AWS clients
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

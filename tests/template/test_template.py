@@ -39,6 +39,8 @@ EXPECTED_ENV = {
     "POWERTOOLS_SERVICE_NAME": "scim",
     "POWERTOOLS_METRICS_NAMESPACE": {"Ref": "MetricsNamespace"},
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # Without X-Ray (the XRayTracing parameter) no function traces, nor imports the X-Ray SDK.
+    "POWERTOOLS_TRACE_DISABLED": {"Fn::If": ["Traced", "false", "true"]},
     # No response or exception ever reaches a trace (tests/integration/test_logging.py checks the code does the same).
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
     "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
@@ -1148,3 +1150,41 @@ def test_the_local_environment_follows_the_templates_conditions() -> None:
 
     env = function_environment({"Table": "t", "AWS::StackName": "s", "AWS::Region": "r", "TokenSigningSecret": "k"})
     assert env["PUBLIC_BASE_URL"] == "" and env["AWS_ENDPOINT_URL"] == ""
+
+
+# --- SnapStart and tracing -----------------------------------------------------------------------------------------
+
+SNAPSTART_FUNCTIONS = ("UsersFunction", "GroupsFunction", "DiscoveryFunction", "TokenFunction")
+
+
+def test_the_api_functions_start_from_snapshots_through_an_alias(template: dict[str, Any],
+                                                                 functions: dict[str, dict[str, Any]]) -> None:
+    assert template["Parameters"]["SnapStart"]["Default"] == "PublishedVersions"
+    assert set(template["Parameters"]["SnapStart"]["AllowedValues"]) == {"PublishedVersions", "None"}
+    for name, function in functions.items():
+        properties = function["Properties"]
+        if name in SNAPSTART_FUNCTIONS:
+            # SnapStart applies to published versions only: API Gateway must invoke the alias SAM moves to each one.
+            assert properties["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}, name
+            assert properties["AutoPublishAlias"] == "live", name
+            assert "ProvisionedConcurrencyConfig" not in properties, name  # SnapStart cannot have it
+            assert properties.get("EphemeralStorage", {"Size": 512})["Size"] <= 512, name
+        else:
+            # Stream consumers, jobs and the management API wait for nobody: no snapshot charges for them.
+            assert "SnapStart" not in properties and "AutoPublishAlias" not in properties, name
+    assert template["Globals"]["Function"]["Runtime"] == "python3.13"  # SnapStart needs Python 3.12 or later
+
+
+def test_every_snapstart_function_registers_the_restore_hooks() -> None:
+    """The handlers' entry points register `snapstart.after_restore` (through `api.lambda_handler_for`, or the token
+    function's module itself)."""
+    for name in ("users", "groups", "discovery"):
+        assert "api.lambda_handler_for(app)" in (ROOT / "functions" / name / "app.py").read_text()
+    assert "snapstart.register()" in (ROOT / "layers/scim/python/scim_endpoint/api.py").read_text()
+    assert "snapstart.register()" in (ROOT / "functions/token/app.py").read_text()
+
+
+def test_tracing_is_a_parameter_that_also_tells_the_code(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["XRayTracing"]["Default"] == "Active"
+    assert template["Globals"]["Function"]["Tracing"] == {"Ref": "XRayTracing"}
+    assert template["Conditions"]["Traced"] == {"Fn::Equals": [{"Ref": "XRayTracing"}, "Active"]}

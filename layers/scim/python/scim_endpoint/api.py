@@ -26,7 +26,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Request,
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 
-from . import observability
+from . import observability, snapstart
 from .auth import access_tokens, privileges, tokens
 from .config import settings
 from .observability import logger, metrics, tracer
@@ -230,7 +230,9 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
     """The Lambda entry point of a function: the same decorators for all, and one log line per request.
 
     Tracing never captures a response or an error: both may hold personal data (users' records), and X-Ray keeps them.
+    Under SnapStart, the environment restored from a snapshot makes its own AWS clients (`snapstart`).
     """
+    snapstart.register()
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False, capture_error=False)

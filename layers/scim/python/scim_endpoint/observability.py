@@ -4,6 +4,7 @@ Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and POWERTO
 the template's Globals (and by the local server), so code and dashboards cannot disagree on them.
 """
 
+import os
 import warnings
 from typing import Any
 
@@ -11,8 +12,28 @@ from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+
+def tracing_on() -> bool:
+    """Whether this environment traces: Powertools would (not disabled by POWERTOOLS_TRACE_DISABLED, in Lambda, not
+    under `sam local`), and the function has X-Ray tracing on (Lambda gives it the daemon's address only then)."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on")
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
+    return not disabled and in_lambda and bool(os.environ.get("AWS_XRAY_DAEMON_ADDRESS"))
+
+
+class _NoTracer:
+    """What the functions use of Powertools' Tracer, doing nothing. Powertools' Tracer imports the X-Ray SDK even
+    when tracing is off (about a third of a second of every cold start, bench/connection.py); an environment that does
+    not trace never imports it."""
+
+    @staticmethod
+    def capture_lambda_handler(lambda_handler: Any = None, capture_response: bool | None = None,
+                               capture_error: bool | None = None) -> Any:
+        return lambda_handler if lambda_handler is not None else (lambda handler: handler)
+
+
 logger = Logger()
-tracer = Tracer()
+tracer: Any = Tracer() if tracing_on() else _NoTracer()
 metrics = Metrics()
 
 # A read that succeeds publishes no metric of ours; Powertools would warn about that on every warm container.

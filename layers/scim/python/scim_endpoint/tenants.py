@@ -550,6 +550,15 @@ def secretsmanager_client() -> Any:
     return boto3.client("secretsmanager", config=config)
 
 
+def preload_sdk_model() -> None:
+    """Load the SDK's Secrets Manager model into the default session, as `store.preload_sdk_model` does DynamoDB's."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    boto3.DEFAULT_SESSION._session.get_service_model("secretsmanager")
+
+
 @cache
 def key_cache() -> KeyCache:
     """The container's cache, built on first use from the settings."""

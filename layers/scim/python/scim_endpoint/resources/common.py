@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,9 +17,13 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import Any
 
+from ..scim import cursors
 from ..scim import filter as scim_filter
 from ..scim.errors import NotFound, NotModified, PreconditionFailed
-from ..scim.listing import fill_page, list_response
+from ..scim.listing import (
+    LIST_ENVELOPE_BYTES, LIST_RESPONSE_SCHEMA, MAX_RESPONSE_BYTES, fill_page, list_response, to_json, too_large,
+    wire_size,
+)
 from ..scim.paging import ListQuery
 from ..scim.projection import project
 from ..scim.representation import etag, etag_matches, representation
@@ -28,6 +33,7 @@ from ..scim.validation import keep_immutable
 from ..scope import RequestScope
 from ..store import MemberWrites, Stored
 from ..store.interface import StoreInterface
+from ..tenants import signing_keys
 from .retry import retried
 
 
@@ -116,6 +122,8 @@ def search(
 ) -> dict:
     """A ListResponse page of the tenant's resources that match the query's filter. `enrich` adds what the filter
     needs; `complete` what the response shows beyond the resource's item (only for the resources on the page)."""
+    if query.cursor is not None:
+        return cursor_page(store, scope, [Listed(resource_type, enrich, complete)], query, resource_type.endpoint)
     if query.filter is None:
         # No filter: count with a COUNT query, and read only up to the end of the page asked for.
         total = store.resources.count(scope.idp_id, resource_type.name)
@@ -142,6 +150,127 @@ def page(
     resources = fill_page(islice(matches, start, None), query.count, prepare) if query.count else []
     total_results = total if total is not None else len(matches)  # type: ignore[arg-type]
     return list_response(resources, total_results=total_results, start_index=query.start_index)
+
+
+# --- cursor pages (RFC 9865) ---------------------------------------------------------------------------------------
+
+# An evaluated filter reads the tenant's resources in Queries of CURSOR_BATCH, at most CURSOR_EXAMINED a page (three
+# Queries): a page may hold fewer than `count` matches, with a nextCursor, as RFC 9865 allows.
+CURSOR_BATCH = 500
+CURSOR_EXAMINED = 3 * CURSOR_BATCH
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One resource type of a list: what its filter needs (`enrich`), what its page shows beyond the item
+    (`complete`)."""
+
+    resource_type: ResourceType
+    enrich: Enrich | None = None
+    complete: Enrich | None = None
+
+
+def cursor_page(store: StoreInterface, scope: RequestScope, lists: list[Listed], query: ListQuery,
+                endpoint: str) -> dict:
+    """A page by cursor: read on from where the cursor says, in id order, one Query for a list without a filter
+    (a bounded few for an evaluated one), so a page costs the same at any depth. No `totalResults` (RFC 9865 lets a
+    cursor page leave it out: counting would read the whole list on every page)."""
+    bound = cursors.binding(scope.idp_id, endpoint, query)
+    names = tuple(listed.resource_type.name for listed in lists)
+    keys = signing_keys()
+    position = cursors.decode(query.cursor, bound, time.time(), keys.get, names) if query.cursor else \
+        cursors.Position(names[0])
+    lookup = _lookup_list(store, scope, lists, query)
+    if lookup is not None:
+        return _cursor_response(scope, lookup, query, None)
+    page = _CursorPage(store, scope, query)
+    start = names.index(position.resource_type)
+    for listed in lists[start:]:
+        after = position.after if listed.resource_type.name == position.resource_type else None
+        if page.read(listed, after):
+            break
+    next_cursor = None
+    if page.next is not None:
+        kid, key = keys.signing()
+        next_cursor = cursors.encode(page.next, bound, time.time(), kid, key)
+    return _cursor_response(scope, page.resources, query, next_cursor)
+
+
+def _lookup_list(store: StoreInterface, scope: RequestScope, lists: list[Listed], query: ListQuery) -> list | None:
+    """The page of a filter answered from keys (one read, at most one match: never a next page), or None."""
+    if len(lists) != 1 or query.filter is None:
+        return None
+    listed = lists[0]
+    if _key_lookup(qualify_extensions(query.filter, listed.resource_type), listed.resource_type) is None:
+        return None
+    found = matching(store, scope, listed.resource_type, query.filter, listed.enrich)
+    return [_prepared(scope, listed, query, resource) for resource in islice(found, query.count)]
+
+
+def _prepared(scope: RequestScope, listed: Listed, query: ListQuery, resource: dict) -> dict:
+    if listed.complete is not None:
+        resource = listed.complete(resource)
+    return project(resource, query.attributes, query.excluded_attributes, scope.types)
+
+
+def _cursor_response(scope: RequestScope, resources: list[dict], query: ListQuery, next_cursor: str | None) -> dict:
+    body = {"schemas": [LIST_RESPONSE_SCHEMA], "itemsPerPage": len(resources)}
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    body["Resources"] = resources
+    return body
+
+
+class _CursorPage:
+    """The resources of one cursor page, read on until `count` are taken (and one more match shows a next page),
+    the response budget is spent, or CURSOR_EXAMINED resources were examined; `next` is where the next page starts."""
+
+    def __init__(self, store: StoreInterface, scope: RequestScope, query: ListQuery):
+        self._store, self._scope, self._query = store, scope, query
+        self.resources: list[dict] = []
+        self.next: cursors.Position | None = None
+        self._size = LIST_ENVELOPE_BYTES
+        self._examined = 0
+
+    def read(self, listed: Listed, after: str | None) -> bool:
+        """Read one resource type's list from just after `after`; True when the page is complete."""
+        resource_type, query = listed.resource_type, self._query
+        expr = qualify_extensions(query.filter, resource_type) if query.filter is not None else None
+        # Without a filter every resource read is taken: one Query of count + 1 says whether a next page exists.
+        batch = query.count + 1 if expr is None else CURSOR_BATCH
+        taken = None
+        for stored in self._store.resources.after(self._scope.idp_id, resource_type.name, after, batch):
+            self._examined += 1
+            resource = self._matching(listed, expr, stored)
+            if resource is not None:
+                if len(self.resources) == query.count or not self._take(listed, resource):
+                    self.next = cursors.Position(resource_type.name, taken)
+                    return True
+                taken = stored.id
+            if self._examined >= CURSOR_EXAMINED:
+                self.next = cursors.Position(resource_type.name, stored.id)
+                return True
+        return False
+
+    def _matching(self, listed: Listed, expr: scim_filter.Filter | None, stored: Stored) -> dict | None:
+        resource = show(self._scope, listed.resource_type, stored)
+        if expr is None:
+            return resource
+        if listed.enrich is not None:
+            resource = listed.enrich(resource)
+        return resource if scim_filter.matches(expr, resource, listed.resource_type.is_case_exact) else None
+
+    def _take(self, listed: Listed, resource: dict) -> bool:
+        """Add a resource to the page if it keeps to the response budget (the first must: else 400 tooMany)."""
+        prepared = _prepared(self._scope, listed, self._query, resource)
+        size = self._size + wire_size(to_json(prepared)) + 1
+        if size > MAX_RESPONSE_BYTES:
+            if not self.resources:
+                raise too_large()
+            return False
+        self._size = size
+        self.resources.append(prepared)
+        return True
 
 
 class _KeyLookup(scim_filter.Visitor):

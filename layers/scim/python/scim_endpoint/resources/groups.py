@@ -105,6 +105,10 @@ class Groups:
     def matching(self, scope: RequestScope, expr: Filter | None):
         return common.matching(self._store, scope, scope.types.group, expr, self._enrich_for(scope, expr))
 
+    def listed(self, scope: RequestScope, query: ListQuery) -> common.Listed:
+        """Groups as one list of a cursor search over every resource type."""
+        return common.Listed(scope.types.group, self._enrich_for(scope, query.filter), self.completion(scope, query))
+
     def _enrich_for(self, scope: RequestScope, expr: Filter | None):
         """What a filter on members needs: the members it asks about, read for each candidate group (Entra's
         membership check `id eq "g" and members eq "u"` costs one GetItem more)."""

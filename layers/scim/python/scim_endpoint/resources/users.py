@@ -50,6 +50,10 @@ class Users:
         """Lists show a user's item only: its `groups` would cost two calls per user (docs/groups.md)."""
         return None
 
+    def listed(self, scope: RequestScope, query: ListQuery) -> common.Listed:
+        """Users as one list of a cursor search over every resource type."""
+        return common.Listed(scope.types.user, None, self.completion(scope, query))
+
     def matching(self, scope: RequestScope, expr: Filter | None):
         return common.matching(self._store, scope, scope.types.user, expr)
 

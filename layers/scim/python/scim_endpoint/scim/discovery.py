@@ -11,7 +11,8 @@ from typing import Any
 
 from .errors import NotFound
 from .listing import list_response
-from .paging import MAX_PAGE_SIZE
+from .cursors import CURSOR_TIMEOUT_SECONDS
+from .paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from .definitions import Schema
 from .resource_types import ResourceTypes
 
@@ -36,6 +37,15 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
         "patch": {"supported": PATCH_SUPPORTED},
         "bulk": {"supported": BULK_SUPPORTED, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": FILTER_SUPPORTED, "maxResults": MAX_RESULTS},
+        # RFC 9865: both methods; index paging stays the default (what Entra and every client before it use).
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_PAGE_SIZE,
+            "maxPageSize": MAX_PAGE_SIZE,
+            "cursorTimeout": CURSOR_TIMEOUT_SECONDS,
+        },
         "changePassword": {"supported": CHANGE_PASSWORD_SUPPORTED},
         "sort": {"supported": SORT_SUPPORTED},
         "etag": {"supported": ETAG_SUPPORTED},

@@ -47,6 +47,18 @@ class InvalidPath(BadRequest):
     scim_type = "invalidPath"
 
 
+class InvalidCursor(BadRequest):
+    """RFC 9865: a cursor this service did not give for this query (or no cursor at all)."""
+
+    scim_type = "invalidCursor"
+
+
+class ExpiredCursor(BadRequest):
+    """RFC 9865: a cursor older than the cursor timeout ServiceProviderConfig advertises."""
+
+    scim_type = "expiredCursor"
+
+
 class NoTarget(BadRequest):
     scim_type = "noTarget"
 

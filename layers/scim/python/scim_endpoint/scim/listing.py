@@ -19,7 +19,7 @@ from .errors import TooMany
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 # What a ListResponse takes beyond its resources (schemas, counts, brackets), generously.
-_LIST_ENVELOPE_BYTES = 512
+LIST_ENVELOPE_BYTES = 512
 
 
 def _json_default(value: Any) -> Any:
@@ -70,7 +70,7 @@ def fill_page(candidates: Iterable[dict], count: int, prepare: Callable[[dict], 
     """Up to `count` of `candidates`, each `prepare`d (read what it lacks, trimmed to the projection), while the page
     stays under the byte budget. Candidates are consumed lazily, so what does not fit is never read."""
     page: list[dict] = []
-    size = _LIST_ENVELOPE_BYTES
+    size = LIST_ENVELOPE_BYTES
     for candidate in candidates:
         if len(page) == count:
             break

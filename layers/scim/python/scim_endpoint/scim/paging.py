@@ -35,6 +35,9 @@ class ListQuery:
     count: int = DEFAULT_PAGE_SIZE
     attributes: tuple[str, ...] = ()
     excluded_attributes: tuple[str, ...] = ()
+    # RFC 9865: None pages by index (`startIndex`, the default); "" asks for the first page by cursor, anything else
+    # is a `nextCursor` given earlier.
+    cursor: str | None = None
 
 
 def parse_list_query(params: dict[str, str]) -> ListQuery:
@@ -43,7 +46,13 @@ def parse_list_query(params: dict[str, str]) -> ListQuery:
     named = {key.lower(): value for key, value in params.items()}
     filter_text = named.get("filter")
     attributes, excluded = projection_parameters(params)
+    cursor = named.get("cursor")
+    if cursor is not None and named.get("startindex", "").strip():
+        raise InvalidValue("Page either by index (startIndex) or by cursor (cursor), not both.")
+    if cursor is not None and named.get("count", "").strip() and _integer(named, "count", 1) < 1:
+        raise InvalidValue("With a cursor, 'count' must be a positive integer.")
     return ListQuery(
+        cursor=cursor.strip() if cursor is not None else None,
         filter=parse(filter_text) if filter_text is not None else None,
         # RFC 7644 §3.4.2.4: a startIndex below 1 means 1, a negative count means 0, a count above the maximum
         # means the maximum.
@@ -70,6 +79,7 @@ class SearchRequest(BaseModel):
     filter: str | None = None
     startindex: int | str | None = None
     count: int | str | None = None
+    cursor: str | None = None
     attributes: list[str] | str | None = None
     excludedattributes: list[str] | str | None = None
 
@@ -106,7 +116,7 @@ def parse_search_request(body: Any) -> ListQuery:
             f"Invalid search request: '{where or 'the body'}' {what}."
         ) from None
     params: dict[str, str] = {}
-    for key in ("filter", "startindex", "count", "attributes", "excludedattributes"):
+    for key in ("filter", "startindex", "count", "attributes", "excludedattributes", "cursor"):
         value = getattr(request, key)
         if value is None:
             continue

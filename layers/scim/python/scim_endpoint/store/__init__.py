@@ -54,3 +54,13 @@ def store() -> DynamoStore:
     settle = settings().index_settle_seconds
     return DynamoStore.over(dynamodb_client(), settings().table_name,
                             INDEX_SETTLE_SECONDS if settle is None else settle)
+
+
+def preload_sdk_model() -> None:
+    """Load the SDK's DynamoDB model into the default session, whose loader keeps it: what a SnapStart snapshot holds
+    ready (`snapstart`). No client is made and no credentials are read: both would be the snapshot's."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    boto3.DEFAULT_SESSION._session.get_service_model("dynamodb")

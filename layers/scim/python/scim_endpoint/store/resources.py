@@ -99,6 +99,14 @@ class DynamoResourceStore:
     def count(self, idp_id: str, resource_type: str) -> int:
         return self._table.count(resource_pk(idp_id, resource_type))
 
+    def after(self, idp_id: str, resource_type: str, after: str | None, batch: int) -> Iterator[Stored]:
+        """The tenant's resources of a type in id order, from just after the id `after` (from the first for None):
+        one Query of `batch` items each time the caller reads past the last batch, starting where the last one ended
+        (so a page at any depth costs what the first one costs)."""
+        start = {"ExclusiveStartKey": self._table.key(resource_pk(idp_id, resource_type), after)} if after else {}
+        for item in self._table.query(resource_pk(idp_id, resource_type), Limit=batch, **start):
+            yield _stored(item)
+
     def get_many(self, idp_id: str, resource_type: str, ids: list[str]) -> dict[str, Stored]:
         """Resources by id (BatchGetItem); missing ids are absent."""
         pk = resource_pk(idp_id, resource_type)
