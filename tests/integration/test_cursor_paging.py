@@ -91,9 +91,15 @@ def test_index_paging_is_unchanged_and_the_default(call, tenant) -> None:
     assert page(call, tenant, "count=2").body["totalResults"] == 3
 
 
-def test_cursor_with_start_index_or_a_zero_count_is_refused(call, tenant) -> None:
+def test_cursor_with_start_index_is_refused_and_count_is_read_as_rfc_7644_says(call, tenant) -> None:
+    make_users(call, tenant, 2)
     error(page(call, tenant, "cursor=&startIndex=1"), "invalidValue")
-    error(page(call, tenant, "cursor=&count=0"), "invalidValue")
+    for count in ("0", "-3"):  # a negative count means 0, and 0 means no resources (and no read)
+        empty = page(call, tenant, f"cursor=&count={count}")
+        assert empty.status == 200 and empty.body["Resources"] == [] and "nextCursor" not in empty.body
+    for body in ({"cursor": 123}, {"cursor": True}, {"cursor": ["x"]}, {"cursor": {}}):
+        error(call("POST", f"{tenant.base}/Users/.search", token=tenant.token, body={"schemas": [SEARCH], **body}),
+              "invalidCursor")
 
 
 # --- filters and projection ------------------------------------------------------------------------------------------
@@ -165,13 +171,21 @@ def first_cursor(call, tenant: Tenant, query: str = "count=1", path: str = "/Use
     return page(call, tenant, f"{query}&cursor=", path).body["nextCursor"]
 
 
-def test_a_tampered_cursor_is_invalid(call, tenant) -> None:
-    make_users(call, tenant, 3)
+def test_a_tampered_cursor_is_invalid_and_a_cursor_cannot_be_read(call, tenant) -> None:
+    import base64
+
+    ids = make_users(call, tenant, 3)
     cursor = first_cursor(call, tenant)
-    body, mac = cursor.split(".")
-    flipped = ("A" if body[5] != "A" else "B").join((body[:5], body[6:]))
-    for bad in (f"{flipped}.{mac}", f"{body}.{mac[:-1]}", cursor + "x", "garbage", "a.b", "x" * 2000, "%%%"):
-        error(page(call, tenant, f"count=1&cursor={quote(bad)}"), "invalidCursor")
+    kid, sealed, mac = cursor.split(".")
+    flipped = ("A" if sealed[5] != "A" else "B").join((sealed[:5], sealed[6:]))
+    messages = set()
+    for bad in (f"{kid}.{flipped}.{mac}", f"{kid}.{sealed}.{mac[:-1]}", cursor + "x", f"eA.{sealed}.{mac}", "garbage",
+                "a.b.c", "x" * 2000, "%%%", f"{kid}.{sealed}"):
+        messages.add(error(page(call, tenant, f"count=1&cursor={quote(bad)}"), "invalidCursor")["detail"])
+    assert len(messages) == 1  # one message, whatever is wrong: nothing to learn from it
+    # Opaque: the position it holds (a user's id) cannot be read from it.
+    decoded = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+    assert not any(user_id.encode() in decoded for user_id in ids) and b"User" not in decoded
 
 
 def test_a_cursor_of_another_idp_or_query_is_invalid(call, tenant, make_tenant) -> None:
@@ -186,6 +200,10 @@ def test_a_cursor_of_another_idp_or_query_is_invalid(call, tenant, make_tenant) 
     error(page(call, tenant, f"filter={quote('active eq true')}&attributes=userName&count=1&cursor={cursor}"),
           "invalidCursor")
     error(page(call, tenant, f"filter={quote('active eq true')}&count=1&cursor={cursor}", "/Groups"), "invalidCursor")
+    messages = {error(page(call, other, f"filter={quote('active eq true')}&count=1&cursor={cursor}"),
+                      "invalidCursor")["detail"], error(page(call, tenant, "count=1&cursor=x.y.z"), "invalidCursor")[
+                          "detail"]}
+    assert len(messages) == 1  # another list's genuine cursor and a made-up one are told apart by nothing
     # `count` may change from page to page.
     assert page(call, tenant, f"filter={quote('active eq true')}&count=2&cursor={cursor}").status == 200
 
@@ -230,3 +248,51 @@ def test_service_provider_config_advertises_both_paging_methods(call, tenant) ->
     assert config["pagination"] == {"cursor": True, "index": True, "defaultPaginationMethod": "index",
                                     "defaultPageSize": 100, "maxPageSize": 100,
                                     "cursorTimeout": cursors.CURSOR_TIMEOUT_SECONDS}
+
+
+def test_a_lookup_by_key_over_users_and_groups_is_one_page(call, tenant, monkeypatch) -> None:
+    make_users(call, tenant, 12)
+    call("POST", f"{tenant.base}/Groups", token=tenant.token, body={"displayName": "Team"})
+    monkeypatch.setattr(common, "CURSOR_EXAMINED", 4)  # as for a large tenant: a walk would take pages
+    before = observability.dynamodb_calls()
+    found = call("POST", f"{tenant.base}/.search", token=tenant.token, body={
+        "schemas": [SEARCH], "cursor": "", "filter": 'userName eq "user005@contoso.com"'})
+    assert found.status == 200 and [r["userName"] for r in found.body["Resources"]] == ["user005@contoso.com"]
+    assert "nextCursor" not in found.body  # groups have no userName: nothing of theirs is read
+    assert observability.dynamodb_calls() - before == 2  # admission, and the user's guard
+
+
+def test_a_filter_on_members_examines_a_bounded_number_of_groups_a_page(call, tenant, monkeypatch) -> None:
+    user_id = make_users(call, tenant, 1)[0]
+    for index in range(7):
+        call("POST", f"{tenant.base}/Groups", token=tenant.token,
+             body={"displayName": f"Team {index}", "members": [{"value": user_id}] if index == 6 else []})
+    monkeypatch.setattr(common, "CURSOR_ENRICHED", 3)  # each examined group costs a read of its members
+    query = f"filter={quote('members.display co \"x\"')}&excludedAttributes=members&count=10"
+    before = observability.dynamodb_calls()
+    first = page(call, tenant, f"{query}&cursor=", "/Groups")
+    assert first.status == 200 and "nextCursor" in first.body
+    assert observability.dynamodb_calls() - before <= 1 + 1 + 3  # admission, one Query, three groups' members
+    pages = walk(call, tenant, query, "/Groups")
+    assert len(pages) == 3 and all(p["Resources"] == [] for p in pages)
+
+
+def test_a_full_page_resumes_at_the_next_match_not_after_the_last_one_taken(call, tenant) -> None:
+    ids = make_users(call, tenant, 9)
+    in_order = sorted(ids)
+    engineers = [i for i in in_order if ids.index(i) % 3 == 0]
+    first = page(call, tenant, f"filter={quote('title eq \"Engineer\"')}&count=1&cursor=").body
+    assert [r["id"] for r in first["Resources"]] == engineers[:1]
+    from scim_endpoint.tenants import signing_keys
+
+    position = cursors.decode(first["nextCursor"], cursors.binding(
+        tenant.idp_id, "/Users", common.ListQuery(filter=first_filter(), count=1, cursor="")), time.time(),
+        signing_keys().get, ("User",))
+    # The next page starts just before the second engineer: the resources between the two are not read again.
+    assert position.after == in_order[in_order.index(engineers[1]) - 1]
+
+
+def first_filter():
+    from scim_endpoint.scim.filter import parse
+
+    return parse('title eq "Engineer"')

@@ -1167,12 +1167,17 @@ def test_the_api_functions_start_from_snapshots_through_an_alias(template: dict[
             # SnapStart applies to published versions only: API Gateway must invoke the alias SAM moves to each one.
             assert properties["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}, name
             assert properties["AutoPublishAlias"] == "live", name
+            # Else a change of the layers alone (where the code is) would publish no version: `live` would keep the
+            # old code.
+            assert properties["AutoPublishAliasAllProperties"] is True, name
             assert "ProvisionedConcurrencyConfig" not in properties, name  # SnapStart cannot have it
             assert properties.get("EphemeralStorage", {"Size": 512})["Size"] <= 512, name
         else:
             # Stream consumers, jobs and the management API wait for nobody: no snapshot charges for them.
             assert "SnapStart" not in properties and "AutoPublishAlias" not in properties, name
     assert template["Globals"]["Function"]["Runtime"] == "python3.13"  # SnapStart needs Python 3.12 or later
+    layers = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::LayerVersion"}
+    assert layers and all(layer["Properties"]["PublishLambdaVersion"] is True for layer in layers.values())
 
 
 def test_every_snapstart_function_registers_the_restore_hooks() -> None:
@@ -1188,3 +1193,5 @@ def test_tracing_is_a_parameter_that_also_tells_the_code(template: dict[str, Any
     assert template["Parameters"]["XRayTracing"]["Default"] == "Active"
     assert template["Globals"]["Function"]["Tracing"] == {"Ref": "XRayTracing"}
     assert template["Conditions"]["Traced"] == {"Fn::Equals": [{"Ref": "XRayTracing"}, "Active"]}
+    stages = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    assert stages and all(s["Properties"]["TracingEnabled"] == {"Fn::If": ["Traced", True, False]} for s in stages)

@@ -22,9 +22,8 @@ def tracing_on() -> bool:
 
 
 class _NoTracer:
-    """What the functions use of Powertools' Tracer, doing nothing. Powertools' Tracer imports the X-Ray SDK even
-    when tracing is off (about a third of a second of every cold start, bench/connection.py); an environment that does
-    not trace never imports it."""
+    """What the functions use of Powertools' Tracer, doing nothing: Powertools' Tracer imports the X-Ray SDK even when
+    tracing is off, and an environment that does not trace never imports it (docs/performance.md has the figures)."""
 
     @staticmethod
     def capture_lambda_handler(lambda_handler: Any = None, capture_response: bool | None = None,
@@ -33,7 +32,9 @@ class _NoTracer:
 
 
 logger = Logger()
-tracer: Any = Tracer() if tracing_on() else _NoTracer()
+# Only the AWS SDK is patched: every call out of a function is an AWS call, and patching every library X-Ray knows
+# (Powertools' default) costs a cold start more for nothing.
+tracer: Any = Tracer(patch_modules=("botocore",)) if tracing_on() else _NoTracer()
 metrics = Metrics()
 
 # A read that succeeds publishes no metric of ours; Powertools would warn about that on every warm container.

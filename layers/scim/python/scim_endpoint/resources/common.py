@@ -155,9 +155,11 @@ def page(
 # --- cursor pages (RFC 9865) ---------------------------------------------------------------------------------------
 
 # An evaluated filter reads the tenant's resources in Queries of CURSOR_BATCH, at most CURSOR_EXAMINED a page (three
-# Queries): a page may hold fewer than `count` matches, with a nextCursor, as RFC 9865 allows.
+# Queries): a page may hold fewer than `count` matches, with a nextCursor, as RFC 9865 allows. A filter that reads
+# more for each resource (a group's members) examines at most CURSOR_ENRICHED a page.
 CURSOR_BATCH = 500
 CURSOR_EXAMINED = 3 * CURSOR_BATCH
+CURSOR_ENRICHED = 100
 
 
 @dataclass(frozen=True)
@@ -173,38 +175,26 @@ class Listed:
 def cursor_page(store: StoreInterface, scope: RequestScope, lists: list[Listed], query: ListQuery,
                 endpoint: str) -> dict:
     """A page by cursor: read on from where the cursor says, in id order, one Query for a list without a filter
-    (a bounded few for an evaluated one), so a page costs the same at any depth. No `totalResults` (RFC 9865 lets a
-    cursor page leave it out: counting would read the whole list on every page)."""
+    (a bounded few for an evaluated one; one read for a lookup by key), so a page costs the same at any depth. No
+    `totalResults` (RFC 9865 lets a cursor page leave it out: counting would read the whole list on every page)."""
     bound = cursors.binding(scope.idp_id, endpoint, query)
     names = tuple(listed.resource_type.name for listed in lists)
     keys = signing_keys()
     position = cursors.decode(query.cursor, bound, time.time(), keys.get, names) if query.cursor else \
         cursors.Position(names[0])
-    lookup = _lookup_list(store, scope, lists, query)
-    if lookup is not None:
-        return _cursor_response(scope, lookup, query, None)
     page = _CursorPage(store, scope, query)
-    start = names.index(position.resource_type)
-    for listed in lists[start:]:
-        after = position.after if listed.resource_type.name == position.resource_type else None
-        if page.read(listed, after):
-            break
-    next_cursor = None
+    if query.count > 0:
+        start = names.index(position.resource_type)
+        for listed in lists[start:]:
+            after = position.after if listed.resource_type.name == position.resource_type else None
+            if page.read(listed, after):
+                break
+    body = {"schemas": [LIST_RESPONSE_SCHEMA], "itemsPerPage": len(page.resources)}
     if page.next is not None:
         kid, key = keys.signing()
-        next_cursor = cursors.encode(page.next, bound, time.time(), kid, key)
-    return _cursor_response(scope, page.resources, query, next_cursor)
-
-
-def _lookup_list(store: StoreInterface, scope: RequestScope, lists: list[Listed], query: ListQuery) -> list | None:
-    """The page of a filter answered from keys (one read, at most one match: never a next page), or None."""
-    if len(lists) != 1 or query.filter is None:
-        return None
-    listed = lists[0]
-    if _key_lookup(qualify_extensions(query.filter, listed.resource_type), listed.resource_type) is None:
-        return None
-    found = matching(store, scope, listed.resource_type, query.filter, listed.enrich)
-    return [_prepared(scope, listed, query, resource) for resource in islice(found, query.count)]
+        body["nextCursor"] = cursors.encode(page.next, bound, time.time(), kid, key)
+    body["Resources"] = page.resources
+    return body
 
 
 def _prepared(scope: RequestScope, listed: Listed, query: ListQuery, resource: dict) -> dict:
@@ -213,17 +203,9 @@ def _prepared(scope: RequestScope, listed: Listed, query: ListQuery, resource: d
     return project(resource, query.attributes, query.excluded_attributes, scope.types)
 
 
-def _cursor_response(scope: RequestScope, resources: list[dict], query: ListQuery, next_cursor: str | None) -> dict:
-    body = {"schemas": [LIST_RESPONSE_SCHEMA], "itemsPerPage": len(resources)}
-    if next_cursor is not None:
-        body["nextCursor"] = next_cursor
-    body["Resources"] = resources
-    return body
-
-
 class _CursorPage:
     """The resources of one cursor page, read on until `count` are taken (and one more match shows a next page),
-    the response budget is spent, or CURSOR_EXAMINED resources were examined; `next` is where the next page starts."""
+    the response budget is spent, or the examination budget is; `next` is where the next page starts."""
 
     def __init__(self, store: StoreInterface, scope: RequestScope, query: ListQuery):
         self._store, self._scope, self._query = store, scope, query
@@ -236,19 +218,35 @@ class _CursorPage:
         """Read one resource type's list from just after `after`; True when the page is complete."""
         resource_type, query = listed.resource_type, self._query
         expr = qualify_extensions(query.filter, resource_type) if query.filter is not None else None
+        if expr is not None and _RequiredUnknown(resource_type).visit(expr) is not None:
+            return False  # the filter requires an attribute this type does not have (`userName` of a group)
+        if expr is not None and _key_lookup(expr, resource_type) is not None:
+            return self._lookup(listed, after)
         # Without a filter every resource read is taken: one Query of count + 1 says whether a next page exists.
-        batch = query.count + 1 if expr is None else CURSOR_BATCH
-        taken = None
+        batch = query.count + 1 if expr is None else min(CURSOR_BATCH, self._budget(listed))
+        seen = after
         for stored in self._store.resources.after(self._scope.idp_id, resource_type.name, after, batch):
             self._examined += 1
             resource = self._matching(listed, expr, stored)
-            if resource is not None:
-                if len(self.resources) == query.count or not self._take(listed, resource):
-                    self.next = cursors.Position(resource_type.name, taken)
-                    return True
-                taken = stored.id
-            if self._examined >= CURSOR_EXAMINED:
-                self.next = cursors.Position(resource_type.name, stored.id)
+            if resource is not None and not self._take(listed, resource):
+                self.next = cursors.Position(resource_type.name, seen)  # from just before this match
+                return True
+            seen = stored.id
+            if self._examined >= self._budget(listed):
+                self.next = cursors.Position(resource_type.name, seen)
+                return True
+        return False
+
+    def _budget(self, listed: Listed) -> int:
+        return CURSOR_EXAMINED if listed.enrich is None else CURSOR_ENRICHED
+
+    def _lookup(self, listed: Listed, after: str | None) -> bool:
+        """A lookup by key: one read, at most one match, never read again once a page has shown it."""
+        if after is not None:
+            return False
+        for resource in matching(self._store, self._scope, listed.resource_type, self._query.filter, listed.enrich):
+            if not self._take(listed, resource):
+                self.next = cursors.Position(listed.resource_type.name, None)
                 return True
         return False
 
@@ -261,7 +259,10 @@ class _CursorPage:
         return resource if scim_filter.matches(expr, resource, listed.resource_type.is_case_exact) else None
 
     def _take(self, listed: Listed, resource: dict) -> bool:
-        """Add a resource to the page if it keeps to the response budget (the first must: else 400 tooMany)."""
+        """Add a resource to the page if there is room: `count`, and the response budget (the first must fit: else
+        400 tooMany)."""
+        if len(self.resources) == self._query.count:
+            return False
         prepared = _prepared(self._scope, listed, self._query, resource)
         size = self._size + wire_size(to_json(prepared)) + 1
         if size > MAX_RESPONSE_BYTES:
@@ -271,6 +272,23 @@ class _CursorPage:
         self._size = size
         self.resources.append(prepared)
         return True
+
+
+class _RequiredUnknown(scim_filter.Visitor):
+    """A comparison the whole filter requires on an attribute the resource type does not have (then nothing of that
+    type matches), or None."""
+
+    def __init__(self, resource_type: ResourceType):
+        self.resource_type = resource_type
+
+    def and_(self, node: scim_filter.And) -> scim_filter.Filter | None:
+        return self.visit(node.left) or self.visit(node.right)
+
+    def compare(self, node: scim_filter.Compare) -> scim_filter.Filter | None:
+        return node if node.op != "ne" and self.resource_type.attribute(node.path) is None else None
+
+    def present(self, node: scim_filter.Present) -> scim_filter.Filter | None:
+        return node if self.resource_type.attribute(node.path) is None else None
 
 
 class _KeyLookup(scim_filter.Visitor):

@@ -45,6 +45,10 @@ class Groups:
         self._store = store
         self._memberships = memberships
 
+    @property
+    def store(self) -> StoreInterface:
+        return self._store
+
     def create(self, scope: RequestScope, body: Any) -> Shown:
         members = _members_in(body)
         attributes = normalize(scope.types.group, _without_members(body))

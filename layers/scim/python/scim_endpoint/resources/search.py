@@ -6,7 +6,6 @@ from ..auth import privileges
 from ..scim.errors import Forbidden
 from ..scim.paging import ListQuery
 from ..scope import RequestScope
-from ..store import store
 from . import common, group_resources, user_resources
 
 
@@ -19,7 +18,7 @@ def search_all(scope: RequestScope, query: ListQuery) -> dict:
     if not readable:
         raise Forbidden("This API key may not read Users or Groups.")
     if query.cursor is not None:
-        return common.cursor_page(store(), scope, [family.listed(scope, query) for family in readable],
+        return common.cursor_page(readable[0].store, scope, [family.listed(scope, query) for family in readable],
                                   query, "/.search")
     completions = {family.resource_type.name: family.completion(scope, query) for family in readable}
 

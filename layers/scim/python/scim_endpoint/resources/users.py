@@ -27,6 +27,10 @@ class Users:
         self._store = store
         self._memberships = memberships
 
+    @property
+    def store(self) -> StoreInterface:
+        return self._store
+
     def create(self, scope: RequestScope, body: Any) -> Shown:
         created = common.create(self._store, scope, scope.types.user, normalize(scope.types.user, body))
         observability.count("UsersCreated")

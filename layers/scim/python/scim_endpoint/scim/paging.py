@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from .errors import InvalidSyntax, InvalidValue, validation_problem
+from .errors import InvalidCursor, InvalidSyntax, InvalidValue, validation_problem
 from .filter import Filter, parse
 
 # The page size when the client gives no `count`, and the most one page holds; larger counts are clamped
@@ -49,8 +49,6 @@ def parse_list_query(params: dict[str, str]) -> ListQuery:
     cursor = named.get("cursor")
     if cursor is not None and named.get("startindex", "").strip():
         raise InvalidValue("Page either by index (startIndex) or by cursor (cursor), not both.")
-    if cursor is not None and named.get("count", "").strip() and _integer(named, "count", 1) < 1:
-        raise InvalidValue("With a cursor, 'count' must be a positive integer.")
     return ListQuery(
         cursor=cursor.strip() if cursor is not None else None,
         filter=parse(filter_text) if filter_text is not None else None,
@@ -107,6 +105,9 @@ class SearchRequest(BaseModel):
 
 def parse_search_request(body: Any) -> ListQuery:
     """The list parameters of a SearchRequest body, read as the query string's are."""
+    cursor = next((v for k, v in body.items() if str(k).lower() == "cursor"), None) if isinstance(body, dict) else None
+    if cursor is not None and not isinstance(cursor, str):
+        raise InvalidCursor("'cursor' is a string: empty for the first page, then the nextCursor of the previous one.")
     try:
         request = SearchRequest.model_validate(body)
     except ValidationError as error:
