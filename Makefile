@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 4566
 TENANTS ?= 1
 CREDENTIALS_FILE ?=
 
-.PHONY: run test test-fast lint build bench dashboard emulator openapi schemas venv clean
+.PHONY: run test test-fast lint build bench cost load dashboard emulator openapi schemas venv clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/users.py
 	$(BIN)/python bench/groups.py
 	$(BIN)/python bench/events.py
+
+# The AWS cost per million operations of Entra's two request mixes, and per month for a 10,000-user tenant (docs/costs.md).
+cost: $(STAMP)
+	$(BIN)/python bench/cost.py
+
+# A bounded local load run: Entra's initial sync of USERS users and GROUPS groups against the local server.
+USERS ?= 10000
+GROUPS ?= 500
+load: $(STAMP)
+	$(BIN)/python -m devtools.load --users $(USERS) --groups $(GROUPS)
 
 # AWS emulated for `sam local` (no AWS account): DynamoDB, Secrets Manager and SQS on EMULATOR_PORT, and .emulator/
 # with the --env-vars file, the seeded IdP's Secret Token and the sample events filled in (docs/local-server.md).

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devtools.load import server_env
 from devtools.local import template
 from devtools.local.events import match_route
 from devtools.local.server import MAX_BODY_BYTES, log_path, state_file
@@ -51,18 +52,6 @@ def read_state(port: int) -> tuple[str | None, int | None]:
         return text, int(json.loads(text)["pid"])
     except (ValueError, KeyError, TypeError):
         return text, None  # caught half-way through another server's write
-
-
-def server_env() -> dict[str, str]:
-    """The developer's environment without anything that would point the server's AWS calls elsewhere."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    for name in ("TABLE_NAME", "SECRETS_PREFIX", "SECRETS_CACHE_TTL_SECONDS", "SECRETS_MISS_REFRESH_SECONDS"):
-        env.pop(name, None)
-    # This checkout's code, whatever checkout the virtualenv's editable install points at.
-    python_paths = [str(REPO_ROOT / "layers" / "scim" / "python"), str(REPO_ROOT)]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*python_paths, env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def http(
