@@ -90,6 +90,22 @@ def test_scan_count_existing_and_get_many(store) -> None:
     assert set(store.resources.get_many(IDP, "User", ["u2", "u9"])) == {"u2"}
 
 
+def test_reading_on_after_an_id_in_batches(store, monkeypatch) -> None:
+    """What a cursor page reads: id order from just after an id (which need not exist), any length, in batches."""
+    for user_id in ("u4", "u1", "u3", "u2", "u5"):
+        make_user(store, user_id)
+    make_group(store, "g1")
+    assert [s.id for s in store.resources.after(IDP, "User", None, 2)] == ["u1", "u2", "u3", "u4", "u5"]
+    assert [s.id for s in store.resources.after(IDP, "User", "u2", 2)] == ["u3", "u4", "u5"]
+    assert [s.id for s in store.resources.after(IDP, "User", "u25", 10)] == ["u3", "u4", "u5"]
+    assert list(store.resources.after(IDP, "User", "u5", 2)) == []
+    assert [s.id for s in store.resources.after(IDP, "Group", None, 2)] == ["g1"]
+    from scim_endpoint.store import resources
+
+    monkeypatch.setattr(resources, "MAX_SCANNED_RESOURCES", 2)  # no bound: a page bounds what it reads itself
+    assert len(list(store.resources.after(IDP, "User", None, 2))) == 5
+
+
 def test_scan_refuses_more_than_the_bound(store, monkeypatch) -> None:
     from scim_endpoint.store import resources
 
