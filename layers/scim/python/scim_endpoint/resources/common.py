@@ -116,14 +116,13 @@ def matching(
             yield resource
 
 
-def search(
-    store: StoreInterface, scope: RequestScope, resource_type: ResourceType, query: ListQuery,
-    enrich: Enrich | None = None, complete: Enrich | None = None,
-) -> dict:
-    """A ListResponse page of the tenant's resources that match the query's filter. `enrich` adds what the filter
-    needs; `complete` what the response shows beyond the resource's item (only for the resources on the page)."""
+def search(store: StoreInterface, scope: RequestScope, listed: Listed, query: ListQuery) -> dict:
+    """A ListResponse page of the tenant's resources of one type that match the query's filter, by index or by
+    cursor. `listed.enrich` adds what the filter needs; `listed.complete` what the response shows beyond the
+    resource's item (only for the resources on the page)."""
     if query.cursor is not None:
-        return cursor_page(store, scope, [Listed(resource_type, enrich, complete)], query, resource_type.endpoint)
+        return cursor_page(store, scope, [listed], query, listed.resource_type.endpoint)
+    resource_type, enrich, complete = listed.resource_type, listed.enrich, listed.complete
     if query.filter is None:
         # No filter: count with a COUNT query, and read only up to the end of the page asked for.
         total = store.resources.count(scope.idp_id, resource_type.name)

@@ -89,8 +89,7 @@ class Groups:
     def search(self, scope: RequestScope, query: ListQuery) -> dict:
         """A ListResponse of groups; each carries its members unless they are excluded (Entra always excludes them),
         read only for the groups that make the page."""
-        return common.search(self._store, scope, scope.types.group, query, enrich=self._enrich_for(scope, query.filter),
-                             complete=self.completion(scope, query))
+        return common.search(self._store, scope, self.listed(scope, query), query)
 
     def completion(self, scope: RequestScope, query: ListQuery) -> common.Enrich | None:
         """What a list shows of a group beyond its item: all its members, unless the query leaves them out; never
@@ -110,7 +109,7 @@ class Groups:
         return common.matching(self._store, scope, scope.types.group, expr, self._enrich_for(scope, expr))
 
     def listed(self, scope: RequestScope, query: ListQuery) -> common.Listed:
-        """Groups as one list of a cursor search over every resource type."""
+        """Groups as a list: a search's, by index or cursor, on its own or beside users."""
         return common.Listed(scope.types.group, self._enrich_for(scope, query.filter), self.completion(scope, query))
 
     def _enrich_for(self, scope: RequestScope, expr: Filter | None):

@@ -48,14 +48,14 @@ class Users:
         return common.with_attribute(found, "groups", self._memberships.groups_of(scope, user_id))
 
     def search(self, scope: RequestScope, query: ListQuery) -> dict:
-        return common.search(self._store, scope, scope.types.user, query)
+        return common.search(self._store, scope, self.listed(scope, query), query)
 
     def completion(self, scope: RequestScope, query: ListQuery) -> common.Enrich | None:
         """Lists show a user's item only: its `groups` would cost two calls per user (docs/groups.md)."""
         return None
 
     def listed(self, scope: RequestScope, query: ListQuery) -> common.Listed:
-        """Users as one list of a cursor search over every resource type."""
+        """Users as a list: a search's, by index or cursor, on its own or beside groups."""
         return common.Listed(scope.types.user, None, self.completion(scope, query))
 
     def matching(self, scope: RequestScope, expr: Filter | None):

@@ -130,8 +130,6 @@ class SchemaDeclaration(_Strict):
     """An RFC 7643 §7 Schema. `schemas` and `meta`, as GET /Schemas/{urn} shows them, may be sent back and are
     ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
     id: str = Field(max_length=MAX_URN_LENGTH, description="The extension's URN, e.g. "
                                                            "urn:ietf:params:scim:schemas:extension:acme:2.0:User")
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
@@ -174,9 +172,9 @@ class ExtensionDeclaration(_Strict):
 
     @model_validator(mode="after")
     def _no_clash(self) -> ExtensionDeclaration:
-        core = _core(self.resource_type)
+        served = CORE.get(self.resource_type)  # one of the two, by the Literal above
         for attribute in self.schema_.attributes:
-            if core.core.attribute(attribute.name) is not None or attribute.name.lower() in _COMMON:
+            if served.core.attribute(attribute.name) is not None or attribute.name.lower() in _COMMON:
                 raise ValueError(f"'{attribute.name}' is a core attribute of a {self.resource_type}; name the "
                                  "extension's attribute otherwise")
         return self
@@ -204,10 +202,6 @@ def _unique_names(attributes: Iterable[AttributeDeclaration], where: str) -> Non
         if attribute.name.lower() in seen:
             raise ValueError(f"{where} names '{attribute.name}' twice (names ignore case)")
         seen.add(attribute.name.lower())
-
-
-def _core(resource_type: str) -> ResourceType:
-    return CORE.user if resource_type == "User" else CORE.group
 
 
 class InvalidExtension(ValueError):
