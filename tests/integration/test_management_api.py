@@ -267,7 +267,7 @@ def test_admission_costs_one_read(new_idp, new_key, call, captured) -> None:
     assert captured.handled()[-1]["status"] == 401 and captured.handled()[-1]["dynamodb_calls"] == 0
 
 
-def test_concurrent_key_changes_of_one_idp_never_lose_each_other(admin, new_idp, call) -> None:
+def test_concurrent_key_changes_of_one_idp_never_lose_each_other(admin, new_idp, call, atomic_dynamodb) -> None:
     """The secret is written whole: each change takes the IdP's lock, so ten keys made at once are ten keys."""
     idp = new_idp()["idp_id"]
     made: list[dict] = []
